@@ -1,0 +1,181 @@
+// The data that flows one way through a run:
+//   Settings -> Inventory -> Plan -> ApplyResult -> GcResult -> (report)
+// Every module reads the previous stage's value and produces the next one; none reaches back.
+
+/** One validated, typed settings object, made from raw inputs by `src/inputs.ts`. */
+export interface Settings {
+  /** Base URL of the registry, without a trailing slash, e.g. `https://registry.example.com:5000`. */
+  registry: string
+  username: string
+  password: string
+  /** Include globs and `!`-prefixed exclude globs over repository names. */
+  repositories: string[]
+  keepCount: number
+  keepTags: string[]
+  /** Only delete images older than this many milliseconds; undefined = no age condition. */
+  olderThanMs: number | undefined
+  dryRun: boolean
+  concurrency: number
+  /** PEM text of a CA to trust (read from the file when the input was a path). */
+  caCert: string | undefined
+  insecureSkipTlsVerify: boolean
+  requestTimeoutMs: number
+  allowDeleteAll: boolean
+  failOnSkipped: boolean
+  untagged: 'keep' | 'delete'
+  keepUntagged: number
+  /** `i/n`, counting from 1; undefined = all repositories. */
+  shard: { index: number; total: number } | undefined
+  /** false: skip inventory/plan/apply, run only garbage collection (the final job after shards). */
+  prune: boolean
+  /** Where the JSON plan is written. */
+  planFile: string
+  gc: GcSettings
+}
+
+export interface GcSettings {
+  mode: 'off' | 'ssh' | 'local'
+  sshHost: string
+  sshPort: number
+  sshUser: string
+  sshPrivateKey: string
+  sshPassphrase: string
+  sshKnownHosts: string
+  sshInsecureAcceptAnyHostKey: boolean
+  command: string
+  storagePath: string
+  beforeCommand: string
+  afterCommand: string
+}
+
+export interface Blob {
+  digest: string
+  size: number
+}
+
+export type ManifestKind = 'image' | 'index' | 'schema1' | 'unknown'
+
+/** What the inventory learned about one manifest. */
+export interface Manifest {
+  digest: string
+  mediaType: string
+  kind: ManifestKind
+  /** Bytes of the manifest body itself (it is stored as a blob too). */
+  size: number
+  /** image: the config blob digest. */
+  configDigest?: string
+  /** image: config and layers. index: empty. */
+  blobs: Blob[]
+  /** index: digests of the manifests it lists. */
+  children: string[]
+  /** OCI 1.1 referrer: the digest of the manifest it refers to. */
+  subject?: string
+  artifactType?: string
+  /** Epoch ms from the image config's `created`; only fetched where a rule needs it. Undefined = unknown. */
+  created?: number
+}
+
+export interface RepositoryInventory {
+  name: string
+  /** tag -> manifest digest */
+  tags: Map<string, string>
+  /** Every manifest read: tagged ones, children of indexes, untagged ones listed from storage. */
+  manifests: Map<string, Manifest>
+  /** Digests listed from the storage tree that no tag points at; undefined = storage was not listed. */
+  untagged?: string[]
+  /** Why untagged manifests were not listed (shown in the summary). */
+  untaggedNote?: string
+  /** Set when the listing is incomplete: then nothing in this repository is deleted. */
+  incomplete?: string
+}
+
+export interface Inventory {
+  repositories: RepositoryInventory[]
+}
+
+export type Decision = 'keep' | 'delete'
+
+/**
+ * image: a tagged image (manifest or index) - the unit `keep-count` counts.
+ * child: a manifest listed by an index. signature: a cosign-style `sha256-<hex>.sig|.att|.sbom` tag.
+ * referrer: an OCI 1.1 manifest with a `subject`. untagged: listed from storage, no tag, no parent.
+ */
+export type Role = 'image' | 'child' | 'signature' | 'referrer' | 'untagged'
+
+export interface PlannedManifest {
+  digest: string
+  tags: string[]
+  role: Role
+  kind: ManifestKind
+  mediaType: string
+  /** Bytes this manifest references: its body and blobs, and for an index its children's. */
+  size: number
+  created?: number
+  decision: Decision
+  reason: string
+  /** child: the index that lists it; signature/referrer: its subject. */
+  parent?: string
+}
+
+export interface RepositoryPlan {
+  name: string
+  /** How images were ordered for `keep-count`. */
+  order: 'created' | 'tag-name'
+  /** Set when nothing in this repository is deleted because of a safety rule, and why. */
+  skipped?: string
+  /**
+   * Every manifest with its decision. Those to delete come in a safe deletion order: referrers and signatures first,
+   * then images and indexes, then the children of deleted indexes (an index is never left pointing at a deleted child).
+   */
+  manifests: PlannedManifest[]
+  notes: string[]
+}
+
+export interface Plan {
+  repositories: RepositoryPlan[]
+  /** Blobs (layers, configs, manifests) that only deleted manifests reference, summed. */
+  reclaimableBytes: number
+}
+
+export interface RepositoryApplyResult {
+  name: string
+  deleted: string[]
+  /** Planned for deletion but kept at the re-check, with why. */
+  spared: { digest: string; reason: string }[]
+  /** Set when applying stopped in this repository. */
+  error?: string
+}
+
+export interface ApplyResult {
+  repositories: RepositoryApplyResult[]
+}
+
+export interface GcResult {
+  mode: 'ssh' | 'local'
+  dryRun: boolean
+  blobsMarked: number | undefined
+  blobsEligible: number | undefined
+  manifestsEligible: number | undefined
+  blobsDeleted: string[]
+  /** `du -sb` of the storage root before the first deletion and after GC; undefined without `storage-path`. */
+  storageBytesBefore: number | undefined
+  storageBytesAfter: number | undefined
+  /** Measured bytes freed: the du drop, else the sum of the sizes of the blobs GC reported deleting. */
+  reclaimedBytes: number
+  measuredBy: 'du' | 'blob-sizes'
+  warnings: string[]
+}
+
+/** What a front door gives `run`: where to log, and the clock. */
+export interface Logger {
+  info(message: string): void
+  warning(message: string): void
+  error(message: string): void
+  debug(message: string): void
+  group<T>(name: string, body: () => Promise<T>): Promise<T>
+}
+
+export interface Io {
+  log: Logger
+  now(): number
+}
