@@ -1,0 +1,68 @@
+// The collector (`registry garbage-collect`): the command line we run, and what we read from its output.
+
+/** Does a word of the command ask the collector to delete untagged manifests (`--delete-untagged`, `-m`, `-dm`)? */
+function isDeleteUntagged(word: string): boolean {
+  if (/^--delete-untagged(=.*)?$/.test(word)) return true
+  return /^-[A-Za-z]+$/.test(word) && word.includes('m')
+}
+
+/**
+ * The command to run: `gc-command`, with `--dry-run` added on a dry run (DECISIONS 17). Refuses `--delete-untagged`
+ * (DECISIONS 1): inputs refuse it too, but this is where it would do harm.
+ */
+export function collectorCommand(command: string, dryRun: boolean): string {
+  // Split on spaces and quotes alike: `sh -c 'registry garbage-collect -m ...'` must be caught as well.
+  const words = command.split(/[\s'"]+/).filter(Boolean)
+  const culprit = words.find(isDeleteUntagged)
+  if (culprit) {
+    throw new Error(
+      `gc-command '${command}' contains '${culprit}' (--delete-untagged): refused. On Distribution 2.x it deletes the ` +
+        'untagged children of every multi-platform image and untagged OCI referrers in the whole registry: the index ' +
+        'tag still resolves, but no platform can be pulled. Remove it; use `untagged: delete` to remove untagged ' +
+        'images safely through the API.',
+    )
+  }
+  if (!command.trim()) throw new Error('gc-command is empty: give the collector command, e.g. `registry garbage-collect /etc/docker/registry/config.yml`.')
+  if (!dryRun || words.includes('--dry-run') || words.includes('-d')) return command
+  // Flags may follow the config argument (cobra parses them anywhere), so appending works for a wrapper command too.
+  return `${command} --dry-run`
+}
+
+export interface CollectorOutput {
+  blobsMarked: number | undefined
+  blobsEligible: number | undefined
+  manifestsEligible: number | undefined
+  /** `blob eligible for deletion: <digest>` lines (stdout), in order. */
+  eligibleBlobs: string[]
+  /** `manifest eligible for deletion: <digest>` lines (stdout; only with --delete-untagged). */
+  eligibleManifests: string[]
+  /** `Deleting blob: /docker/registry/v2/blobs/sha256/xx/<hex>` log lines (stderr; at log level info or lower). */
+  deletingBlobs: string[]
+}
+
+const SUMMARY = /^(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion\s*$/m
+const ELIGIBLE_BLOB = /^blob eligible for deletion: (sha256:[0-9a-f]{64})\s*$/gm
+const ELIGIBLE_MANIFEST = /^manifest eligible for deletion: (sha256:[0-9a-f]{64})\s*$/gm
+// logrus text (`msg="Deleting blob: ..."`) and JSON (`"msg":"Deleting blob: ..."`) formats alike.
+const DELETING_BLOB = /Deleting blob: \S*?\/blobs\/(sha256)\/[0-9a-f]{2}\/([0-9a-f]{64})/g
+
+export function parseCollectorOutput(stdout: string, stderr: string): CollectorOutput {
+  const summary = SUMMARY.exec(stdout)
+  const unique = (xs: string[]): string[] => [...new Set(xs)]
+  return {
+    blobsMarked: summary ? Number(summary[1]) : undefined,
+    blobsEligible: summary ? Number(summary[2]) : undefined,
+    manifestsEligible: summary ? Number(summary[3]) : undefined,
+    eligibleBlobs: unique([...stdout.matchAll(ELIGIBLE_BLOB)].map((m) => m[1] as string)),
+    eligibleManifests: unique([...stdout.matchAll(ELIGIBLE_MANIFEST)].map((m) => m[1] as string)),
+    deletingBlobs: unique([...`${stderr}\n${stdout}`.matchAll(DELETING_BLOB)].map((m) => `${m[1]}:${m[2]}`)),
+  }
+}
+
+/**
+ * Blobs a real (not dry) run deleted. The collector logs `Deleting blob:` only at log level info; it stops with a
+ * non-zero exit at the first blob it cannot delete, so after exit 0 every eligible blob is gone.
+ */
+export function deletedBlobs(output: CollectorOutput): string[] {
+  return [...new Set([...output.deletingBlobs, ...output.eligibleBlobs])]
+}

@@ -1,0 +1,150 @@
+// Garbage collection, once per run after all deletions: connect first, measure, collect, measure again.
+import type { GcResult, GcSettings, Logger } from '../types.js'
+import { collectorCommand, deletedBlobs, parseCollectorOutput } from './collector.js'
+import { connectSsh, localShell, type Shell } from './shell.js'
+import { measure } from './storage.js'
+
+/**
+ * Opens the shell GC will use, before any API delete (DECISIONS 8), so a wrong host key or key stops the run early.
+ * Undefined when `garbage-collect` is off. The caller closes the shell.
+ */
+export async function openGc(gc: GcSettings, log: Logger): Promise<Shell | undefined> {
+  if (gc.mode === 'off') return undefined
+  // Refuse a bad gc-command now too, before anything is deleted.
+  collectorCommand(gc.command, false)
+  return gc.mode === 'ssh' ? connectSsh(gc, log) : localShell()
+}
+
+/** `du -sb` of `storage-path` before the first deletion; undefined without `storage-path`. */
+export async function measureBefore(shell: Shell, gc: GcSettings): Promise<number | undefined> {
+  return gc.storagePath ? measure(shell, gc.storagePath) : undefined
+}
+
+export interface CollectOptions {
+  dryRun: boolean
+  /** Sizes of the blobs the inventory saw; used for `reclaimedBytes` without `storage-path`. */
+  blobSizes: Map<string, number>
+  /** From `measureBefore`, taken before the first API delete. */
+  storageBytesBefore: number | undefined
+}
+
+export interface GcOutcome extends GcResult {
+  /** The digests the collector listed as eligible (in a dry run: the blobs already orphaned before this run). */
+  blobsEligibleDigests: string[]
+}
+
+function tail(text: string, lines = 20): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n')
+}
+
+/** Runs a before/after command, streaming its output; throws when it exits non-zero. */
+async function runHook(shell: Shell, input: string, command: string, log: Logger): Promise<void> {
+  log.info(`$ ${command}`)
+  const result = await shell.run(command, (_stream, line) => log.info(line))
+  if (result.code !== 0) {
+    throw new Error(
+      `${input} failed on ${shell.target} with exit ${result.code}: ${tail(result.stderr, 10) || '(no output on stderr)'}. ` +
+        `Check the command; it runs with sh -c as the SSH user.`,
+    )
+  }
+}
+
+function collectorFailure(shell: Shell, command: string, code: number, stderr: string): Error {
+  const hints = ['check the config path in gc-command (the registry\'s own config.yml on that host)']
+  if (code === 127) hints.unshift('the command was not found: check gc-command and that it is on the PATH of a non-interactive shell')
+  if (/Path not found: \/docker\/registry\/v2\/repositories/.test(stderr)) {
+    hints.unshift('the storage in that config holds no repositories: either nothing was ever pushed to this registry, ' +
+      'or the config\'s storage rootdirectory is not the storage the registry serves')
+  }
+  if (/permission denied/i.test(stderr)) hints.push('run it as a user that can write the storage (root, or the registry\'s user)')
+  else hints.push('run it as a user that can write the registry storage')
+  return new Error(
+    `The garbage collector failed on ${shell.target} with exit ${code} (\`${command}\`):\n${tail(stderr) || '(no output on stderr)'}\n` +
+      `What to check: ${hints.join('; ')}.`,
+  )
+}
+
+export async function collectGarbage(shell: Shell, gc: GcSettings, options: CollectOptions, log: Logger): Promise<GcOutcome> {
+  const { dryRun } = options
+  const command = collectorCommand(gc.command, dryRun)
+  const warnings = [...shell.warnings]
+  if (!gc.beforeCommand && !gc.afterCommand) {
+    warnings.push(
+      'Garbage collection ran while the registry stayed writable: an upload during GC can lose blobs and corrupt the ' +
+        'image, and a registry with the inmemory blob cache keeps answering for collected blobs until it restarts. ' +
+        'Set gc-before-command to switch it to read-only (or stop it) and gc-after-command to restart it.',
+    )
+  }
+
+  const mode = gc.mode === 'local' ? 'local' : 'ssh'
+  return log.group('Garbage collection', async () => {
+    const before = options.storageBytesBefore ?? (gc.storagePath ? await measure(shell, gc.storagePath) : undefined)
+    let failure: Error | undefined
+    let output = parseCollectorOutput('', '')
+    try {
+      if (!dryRun && gc.beforeCommand) await runHook(shell, 'gc-before-command', gc.beforeCommand, log)
+      log.info(`$ ${command}`)
+      const result = await shell.run(command, (_stream, line) => log.info(line))
+      if (result.code !== 0) throw collectorFailure(shell, command, result.code, result.stderr)
+      output = parseCollectorOutput(result.stdout, result.stderr)
+    } catch (e) {
+      failure = e as Error
+    }
+    // The after command usually restarts the registry or makes it writable again: run it whatever happened before.
+    if (!dryRun && gc.afterCommand) {
+      try {
+        await runHook(shell, 'gc-after-command', gc.afterCommand, log)
+      } catch (e) {
+        failure = failure ? new Error(`${failure.message}\nAlso: ${(e as Error).message}`) : (e as Error)
+      }
+    }
+    if (failure) throw failure
+    if (output.blobsMarked === undefined) {
+      warnings.push(
+        `The collector's output has no \`N blobs marked, ...\` line: is gc-command (\`${gc.command}\`) really ` +
+          '`registry garbage-collect <config>`? Blob counts are unknown.',
+      )
+    }
+
+    const after = gc.storagePath ? await measure(shell, gc.storagePath) : undefined
+    const blobsDeleted = dryRun ? [] : deletedBlobs(output)
+    let reclaimedBytes = 0
+    let measuredBy: GcResult['measuredBy'] = 'blob-sizes'
+    if (before !== undefined && after !== undefined) {
+      measuredBy = 'du'
+      reclaimedBytes = dryRun ? 0 : Math.max(0, before - after)
+      if (!dryRun && after > before) {
+        warnings.push(`The storage grew by ${after - before} bytes during the run (uploads?), so reclaimed bytes show 0.`)
+      }
+    } else if (!dryRun) {
+      const unknown = blobsDeleted.filter((d) => !options.blobSizes.has(d))
+      reclaimedBytes = blobsDeleted.reduce((sum, d) => sum + (options.blobSizes.get(d) ?? 0), 0)
+      if (unknown.length > 0) {
+        warnings.push(
+          `${unknown.length} of the ${blobsDeleted.length} blobs GC deleted were not referenced by any manifest this run ` +
+            'read (orphaned before, or in repositories not inventoried): their size is not in reclaimed bytes. Set ' +
+            'storage-path to measure the real drop.',
+        )
+      }
+    }
+    log.info(
+      dryRun
+        ? `Dry run: ${output.eligibleBlobs.length} blobs are already eligible for deletion; nothing was deleted.`
+        : `Deleted ${blobsDeleted.length} blobs; ${reclaimedBytes} bytes reclaimed (measured by ${measuredBy}).`,
+    )
+    return {
+      mode,
+      dryRun,
+      blobsMarked: output.blobsMarked,
+      blobsEligible: output.blobsEligible,
+      manifestsEligible: output.manifestsEligible,
+      blobsDeleted,
+      storageBytesBefore: before,
+      storageBytesAfter: after,
+      reclaimedBytes,
+      measuredBy,
+      warnings,
+      blobsEligibleDigests: output.eligibleBlobs,
+    }
+  })
+}
