@@ -1,0 +1,338 @@
+// The planner: a pure function from an inventory snapshot and the rules to a plan in which every manifest carries its
+// decision and the reason for it. No I/O, no clock: `now` comes in. The safety rules of the tool live here.
+import { globMatcher } from './globs.js'
+import { compareTagsDescending } from './tag-order.js'
+import type {
+  Decision,
+  Inventory,
+  Manifest,
+  Plan,
+  PlannedManifest,
+  RepositoryInventory,
+  RepositoryPlan,
+  Role,
+  Settings,
+} from './types.js'
+
+export type Rules = Pick<
+  Settings,
+  'keepCount' | 'keepTags' | 'olderThanMs' | 'allowDeleteAll' | 'untagged' | 'keepUntagged'
+>
+
+/** cosign's tag scheme: the tag names the digest of the subject it signs or attests. */
+export const SIGNATURE_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/
+
+/** DECISIONS 4: reproducible builds stamp 1970-01-01, which says nothing about age. */
+const FIRST_USABLE_DATE = 86_400_000
+
+interface Node {
+  digest: string
+  manifest: Manifest | undefined
+  /** Highest first. */
+  tags: string[]
+  role: Role
+  /** Subjects it signs or refers to, present in the repository or not. */
+  subjects: string[]
+  /** Indexes in the repository that list it. */
+  listedBy: string[]
+  /** What it follows and is present: kept when any of them is kept. */
+  parents: string[]
+  /** Dated age in epoch ms (an index: its newest child); undefined = undated. */
+  created: number | undefined
+}
+
+interface Verdict {
+  decision: Decision
+  reason: string
+  /** The parent a follower's decision came from. */
+  via?: string
+}
+
+type Order = RepositoryPlan['order']
+
+const keep = (reason: string, via?: string): Verdict => ({ decision: 'keep', reason, ...(via ? { via } : {}) })
+const remove = (reason: string, via?: string): Verdict => ({ decision: 'delete', reason, ...(via ? { via } : {}) })
+const short = (digest: string): string => `${digest.slice(0, 19)}…`
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+const dated = (created: number | undefined): number | undefined =>
+  created !== undefined && created >= FIRST_USABLE_DATE ? created : undefined
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
+/** Age of a manifest; an index without a usable date of its own takes its newest child's. */
+function ageOf(digest: string, manifests: Map<string, Manifest>, seen = new Set<string>()): number | undefined {
+  const manifest = manifests.get(digest)
+  if (!manifest || seen.has(digest)) return undefined
+  seen.add(digest)
+  const own = dated(manifest.created)
+  if (own !== undefined || manifest.kind !== 'index') return own
+  const ages = manifest.children.map((child) => ageOf(child, manifests, seen)).filter((age) => age !== undefined)
+  return ages.length > 0 ? Math.max(...ages) : undefined
+}
+
+function roleOf(tags: string[], manifest: Manifest | undefined, listed: boolean): Role {
+  if (tags.some((tag) => !SIGNATURE_TAG.test(tag))) return 'image'
+  if (tags.length > 0) return 'signature'
+  if (manifest?.subject) return 'referrer'
+  return listed ? 'child' : 'untagged'
+}
+
+/** One node per digest a tag points at or the inventory read, sorted by digest so Map order never matters. */
+function buildNodes(repo: RepositoryInventory): Node[] {
+  const tagsByDigest = new Map<string, string[]>()
+  for (const [tag, digest] of repo.tags) push(tagsByDigest, digest, tag)
+  const listedBy = new Map<string, string[]>()
+  for (const manifest of repo.manifests.values()) {
+    for (const child of new Set(manifest.children)) push(listedBy, child, manifest.digest)
+  }
+  const present = new Set([...tagsByDigest.keys(), ...repo.manifests.keys()])
+  return [...present].sort(byText).map((digest) => {
+    const manifest = repo.manifests.get(digest)
+    const tags = (tagsByDigest.get(digest) ?? []).sort(compareTagsDescending)
+    const signed = tags.flatMap((tag) => SIGNATURE_TAG.exec(tag)?.[1] ?? []).map((hex) => `sha256:${hex}`)
+    const subjects = [...new Set([...signed, ...(manifest?.subject ? [manifest.subject] : [])])].sort(byText)
+    const listers = (listedBy.get(digest) ?? []).sort(byText)
+    const parents = [...new Set([...subjects, ...listers])].filter((p) => p !== digest && present.has(p)).sort(byText)
+    const role = roleOf(tags, manifest, listers.length > 0)
+    const created = ageOf(digest, repo.manifests)
+    return { digest, manifest, tags, role, subjects, listedBy: listers, parents, created }
+  })
+}
+
+/** Ties: semver-aware tag order descending, then digest (DECISIONS 9). */
+function newestFirst(order: Order) {
+  return (a: Node, b: Node): number =>
+    (order === 'created' ? (b.created ?? 0) - (a.created ?? 0) : 0) ||
+    compareTagsDescending(a.tags[0] ?? '', b.tags[0] ?? '') ||
+    byText(a.digest, b.digest)
+}
+
+/** Protection by `older-than`, which never deletes what it cannot date (DECISIONS 4). */
+function ageProtection(node: Node, rules: Rules, now: number, what: string): Verdict | undefined {
+  if (rules.olderThanMs === undefined) return undefined
+  if (node.created === undefined) return keep(`${what}undated, so older-than cannot show it is old`)
+  return now - node.created < rules.olderThanMs ? keep(`${what}younger than older-than`) : undefined
+}
+
+/** Verdicts that hold whatever the role: unsupported manifests, keep-tags. */
+function fixedVerdict(node: Node, keepTag: (tag: string) => boolean): Verdict | undefined {
+  if (!node.manifest) return keep('the manifest could not be read (kept)')
+  if (node.manifest.kind === 'schema1') return keep('schema1 manifest: not supported, kept')
+  if (node.manifest.kind === 'unknown') return keep(`unknown media type ${node.manifest.mediaType}: kept`)
+  const tag = node.tags.find(keepTag)
+  return tag === undefined ? undefined : keep(`tag ${tag} matches keep-tags`)
+}
+
+function judgeImages(images: Node[], rules: Rules, now: number, order: Order, verdicts: Map<string, Verdict>): void {
+  const ranked = images.filter((image) => {
+    const protectedByAge = ageProtection(image, rules, now, '')
+    if (protectedByAge) verdicts.set(image.digest, protectedByAge)
+    return !protectedByAge
+  })
+  const n = rules.keepCount
+  const kept = order === 'created' ? `among the ${n} newest` : `among the ${n} highest tags (ordered by tag name)`
+  const beyond = `beyond keep-count ${n}${rules.olderThanMs === undefined ? '' : ' and older than older-than'}`
+  ranked.sort(newestFirst(order)).forEach((image, i) => verdicts.set(image.digest, i < n ? keep(kept) : remove(beyond)))
+}
+
+const UNREFERENCED = 'untagged, and nothing that stays refers to it'
+
+function judgeUntagged(
+  nodes: Node[],
+  repo: RepositoryInventory,
+  rules: Rules,
+  now: number,
+  verdicts: Map<string, Verdict>,
+): void {
+  const listed = new Set(repo.untagged ?? [])
+  const ranked: Node[] = []
+  for (const node of nodes) {
+    const verdict = !listed.has(node.digest)
+      ? keep('untagged, but not listed from storage (kept)')
+      : rules.untagged === 'keep'
+        ? keep('untagged: keep')
+        : (ageProtection(node, rules, now, 'untagged and ') ??
+          (rules.keepUntagged > 0 && node.created === undefined
+            ? keep('untagged and undated, so keep-untagged cannot rank it (kept)')
+            : undefined))
+    if (verdict) verdicts.set(node.digest, verdict)
+    else ranked.push(node)
+  }
+  const n = rules.keepUntagged
+  ranked.sort(newestFirst('created')).forEach((node, i) => {
+    verdicts.set(node.digest, i < n ? keep(`among the ${n} newest untagged`) : remove(UNREFERENCED))
+  })
+}
+
+/** What each node's own rules say; followers (children, signatures, referrers) mostly have none. */
+function ownVerdicts(nodes: Node[], repo: RepositoryInventory, rules: Rules, now: number, order: Order) {
+  const verdicts = new Map<string, Verdict>()
+  const keepTag = globMatcher(rules.keepTags)
+  const open = nodes.filter((node) => {
+    const verdict = fixedVerdict(node, keepTag)
+    if (verdict) verdicts.set(node.digest, verdict)
+    return !verdict
+  })
+  judgeImages(open.filter((node) => node.role === 'image'), rules, now, order, verdicts)
+  judgeUntagged(open.filter((node) => node.role === 'untagged'), repo, rules, now, verdicts)
+  return verdicts
+}
+
+function followReason(node: Node, parent: Node, decision: Decision): string {
+  const state = decision === 'keep' ? 'kept' : 'deleted'
+  if (node.listedBy.includes(parent.digest)) return `child of ${state} index ${short(parent.digest)}`
+  const noun = parent.manifest?.kind === 'index' ? 'index' : parent.role === 'image' ? 'image' : 'manifest'
+  const what = node.role === 'signature' ? 'signature' : 'referrer'
+  return `${what} of a ${state} ${noun} ${short(parent.digest)}`
+}
+
+/** Keeps spread from kept parents to their followers; a follower all of whose parents go, goes with them. */
+function settle(nodes: Node[], own: Map<string, Verdict>): Map<string, Verdict> {
+  const byDigest = new Map(nodes.map((node) => [node.digest, node]))
+  const followers = new Map<string, Node[]>()
+  for (const node of nodes) for (const parent of node.parents) push(followers, parent, node)
+  const final = new Map<string, Verdict>()
+  const queue: Node[] = []
+  for (const node of nodes) {
+    const verdict = own.get(node.digest)
+    if (verdict?.decision === 'keep') final.set(node.digest, verdict)
+    else if (!verdict && node.parents.length === 0) {
+      final.set(node.digest, keep(`orphan ${node.role}: its subject is not in the repository (kept)`))
+    } else continue
+    queue.push(node)
+  }
+  for (let i = 0; i < queue.length; i++) {
+    const parent = queue[i] as Node
+    for (const follower of followers.get(parent.digest) ?? []) {
+      if (final.has(follower.digest)) continue
+      final.set(follower.digest, keep(followReason(follower, parent, 'keep'), parent.digest))
+      queue.push(follower)
+    }
+  }
+  for (const node of nodes) {
+    if (final.has(node.digest)) continue
+    const parent = byDigest.get(node.parents[0] ?? '') as Node
+    final.set(node.digest, own.get(node.digest) ?? remove(followReason(node, parent, 'delete'), parent.digest))
+  }
+  return final
+}
+
+function skipReason(repo: RepositoryInventory, nodes: Node[], final: Map<string, Verdict>, rules: Rules) {
+  if (repo.incomplete) return `the listing is incomplete: ${repo.incomplete}`
+  const images = nodes.filter((node) => node.role === 'image')
+  if (rules.allowDeleteAll || images.length === 0) return undefined
+  if (images.some((image) => final.get(image.digest)?.decision === 'keep')) return undefined
+  return 'the plan would delete every image of this repository; set allow-delete-all: true to allow that'
+}
+
+const ROLE_RANK: Record<Role, number> = { signature: 0, referrer: 1, image: 2, untagged: 3, child: 4 }
+
+/** Deletions first, in a safe order (referrers before subjects, an index before its children), then what stays. */
+function inDeletionOrder(nodes: Node[], final: Map<string, Verdict>, order: Order): Node[] {
+  const newest = newestFirst(order)
+  const base = [...nodes].sort((a, b) => ROLE_RANK[a.role] - ROLE_RANK[b.role] || newest(a, b))
+  const byDigest = new Map(nodes.map((node) => [node.digest, node]))
+  const referrers = new Map<string, Node[]>()
+  for (const node of nodes) for (const subject of node.subjects) push(referrers, subject, node)
+  const deleted = (node: Node | undefined) => node !== undefined && final.get(node.digest)?.decision === 'delete'
+  const out: Node[] = []
+  const visited = new Set<string>()
+  const visit = (node: Node): void => {
+    if (visited.has(node.digest)) return
+    visited.add(node.digest)
+    const before = [...(referrers.get(node.digest) ?? []), ...node.listedBy.map((digest) => byDigest.get(digest))]
+    for (const other of before) if (other && deleted(other)) visit(other)
+    out.push(node)
+  }
+  base.filter(deleted).forEach(visit)
+  return [...out, ...base.filter((node) => !deleted(node))]
+}
+
+function sizeOf(digest: string, manifests: Map<string, Manifest>, seen = new Set<string>()): number {
+  const manifest = manifests.get(digest)
+  if (!manifest || seen.has(digest)) return 0
+  seen.add(digest)
+  const own = manifest.size + manifest.blobs.reduce((sum, blob) => sum + blob.size, 0)
+  return own + manifest.children.reduce((sum, child) => sum + sizeOf(child, manifests, new Set(seen)), 0)
+}
+
+function toPlanned(node: Node, verdict: Verdict, repo: RepositoryInventory): PlannedManifest {
+  const created = node.created ?? node.manifest?.created
+  const follower = node.role === 'child' || node.role === 'signature' || node.role === 'referrer'
+  const parent = verdict.via ?? node.subjects[0] ?? node.listedBy[0]
+  return {
+    digest: node.digest,
+    tags: node.tags,
+    role: node.role,
+    kind: node.manifest?.kind ?? 'unknown',
+    mediaType: node.manifest?.mediaType ?? '',
+    size: sizeOf(node.digest, repo.manifests),
+    ...(created === undefined ? {} : { created }),
+    decision: verdict.decision,
+    reason: verdict.reason,
+    ...(follower && parent ? { parent } : {}),
+  }
+}
+
+function notesFor(repo: RepositoryInventory, nodes: Node[], order: Order, rules: Rules): string[] {
+  const notes: string[] = []
+  if (order === 'tag-name') {
+    notes.push('some images have no usable created date (missing, or before 1970-01-02): ordered by tag name instead')
+  }
+  if (rules.untagged === 'delete' && repo.untagged === undefined) {
+    notes.push(`untagged manifests were not listed, so none is deleted: ${repo.untaggedNote ?? 'storage not listed'}`)
+  }
+  const unread = (repo.untagged ?? []).filter((digest) => !repo.manifests.has(digest)).length
+  if (unread > 0) notes.push(`${unread} untagged manifest(s) listed from storage could not be read; kept`)
+  const unsupported = nodes.filter((node) => !node.manifest || ['schema1', 'unknown'].includes(node.manifest.kind))
+  if (unsupported.length > 0) notes.push(`${unsupported.length} unreadable, schema1 or unknown manifest(s) kept`)
+  const orphans = nodes.filter((node) => ['signature', 'referrer'].includes(node.role) && node.parents.length === 0)
+  if (orphans.length > 0) notes.push(`${orphans.length} signature(s) or referrer(s) whose subject is not here kept`)
+  return notes
+}
+
+function planRepository(repo: RepositoryInventory, rules: Rules, now: number): RepositoryPlan {
+  const nodes = buildNodes(repo)
+  // Unreadable, schema1 and unknown manifests are kept outside the ranking: they do not decide its order.
+  const ranked = nodes.filter((node) => node.role === 'image' && ['image', 'index'].includes(node.manifest?.kind ?? ''))
+  const undated = ranked.some((node) => node.created === undefined)
+  const order: Order = undated ? 'tag-name' : 'created'
+  const final = settle(nodes, ownVerdicts(nodes, repo, rules, now, order))
+  const skipped = skipReason(repo, nodes, final, rules)
+  if (skipped) {
+    for (const [digest, verdict] of final) {
+      if (verdict.decision === 'delete') final.set(digest, keep(`${verdict.reason}, but kept: repository skipped`))
+    }
+  }
+  const manifests = inDeletionOrder(nodes, final, order).map((node) =>
+    toPlanned(node, final.get(node.digest) as Verdict, repo),
+  )
+  const notes = notesFor(repo, nodes, order, rules)
+  return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes }
+}
+
+/** Blobs (manifest bodies, configs, layers) that deleted manifests reference and no kept one in any repository does. */
+function reclaimableBytes(inventory: Inventory, plans: RepositoryPlan[]): number {
+  const kept = new Set<string>()
+  const freed = new Map<string, number>()
+  inventory.repositories.forEach((repo, i) => {
+    const decisions = new Map(plans[i]?.manifests.map((planned) => [planned.digest, planned.decision]))
+    for (const manifest of repo.manifests.values()) {
+      const blobs = [{ digest: manifest.digest, size: manifest.size }, ...manifest.blobs]
+      if (decisions.get(manifest.digest) === 'delete') for (const blob of blobs) freed.set(blob.digest, blob.size)
+      else for (const blob of blobs) kept.add(blob.digest)
+    }
+  })
+  let total = 0
+  for (const [digest, size] of freed) if (!kept.has(digest)) total += size
+  return total
+}
+
+export function plan(inventory: Inventory, rules: Rules, now: number): Plan {
+  const repositories = inventory.repositories.map((repo) => planRepository(repo, rules, now))
+  return { repositories, reclaimableBytes: reclaimableBytes(inventory, repositories) }
+}
