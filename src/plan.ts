@@ -299,7 +299,10 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number): R
   const nodes = buildNodes(repo)
   // Unreadable, schema1 and unknown manifests are kept outside the ranking: they do not decide its order.
   const ranked = nodes.filter((node) => node.role === 'image' && ['image', 'index'].includes(node.manifest?.kind ?? ''))
-  const undated = ranked.some((node) => node.created === undefined)
+  // Age decides nothing when every image fits in keep-count and older-than is unset: then the inventory reads no
+  // config (DECISIONS 12), and missing dates are no reason to fall back to tag names.
+  const ageMatters = rules.olderThanMs !== undefined || ranked.length > rules.keepCount
+  const undated = ageMatters && ranked.some((node) => node.created === undefined)
   const order: Order = undated ? 'tag-name' : 'created'
   const final = settle(nodes, ownVerdicts(nodes, repo, rules, now, order))
   const skipped = skipReason(repo, nodes, final, rules)

@@ -110,7 +110,11 @@ function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rule
   for (const [tag, digest] of repo.tags) if (keepTag(tag)) expect(kept(digest), `keep-tags keeps ${tag}`).toBe(true)
 
   const images = result.manifests.filter((e) => e.role === 'image' && (e.kind === 'image' || e.kind === 'index'))
-  expect(result.order, 'undated images order by tag name').toBe(images.some(undated) ? 'tag-name' : 'created')
+  // Dates only decide anything when older-than is set or there are more images than keep-count.
+  const ageMatters = rules.olderThanMs !== undefined || images.length > rules.keepCount
+  expect(result.order, 'undated images order by tag name when age matters').toBe(
+    ageMatters && images.some(undated) ? 'tag-name' : 'created',
+  )
   const ranked = images
     .filter((e) => !e.tags.some(keepTag))
     .filter((e) => rules.olderThanMs === undefined || (!undated(e) && NOW - (e.created ?? 0) >= rules.olderThanMs))

@@ -84,6 +84,13 @@ describe('undated images (DECISIONS 4)', () => {
     expect(planned(result, high).reason).toBe('among the 2 highest tags (ordered by tag name)')
   })
 
+  test('dates that decide nothing are not needed: every image fits in keep-count, no older-than', () => {
+    const result = one(repo, { keepTags: [], keepCount: 3, olderThanMs: undefined })
+    expect(result.repositories[0]?.order).toBe('created')
+    expect(result.repositories[0]?.notes.join('\n')).not.toMatch(/ordered by tag name/)
+    expect([high, middle, low].map((m) => decisionOf(result, m))).toEqual(['keep', 'keep', 'keep'])
+  })
+
   test('an image with several tags ranks by its highest', () => {
     const aliased = repository('app', [['v1.10.0', high], ['v1.9.2', middle], ['v0.1', low], ['v2.0.0', low]])
     expect(decisionOf(one(aliased, { keepTags: [], keepCount: 1 }), low)).toBe('keep')
