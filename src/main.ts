@@ -1,0 +1,44 @@
+// The GitHub Action front door: inputs from `INPUT_*`, logs in groups, the job summary and step outputs.
+import * as core from '@actions/core'
+import { context } from '@actions/github'
+import { INPUTS, parseSettings } from './inputs.js'
+import { redactingLogger, redactor, secretsOf } from './redact.js'
+import { toMarkdown } from './report/markdown.js'
+import { outputs } from './report/outcome.js'
+import { run } from './run.js'
+import type { Logger } from './types.js'
+
+const githubLogger: Logger = {
+  info: (m) => core.info(m),
+  warning: (m) => core.warning(m),
+  error: (m) => core.error(m),
+  debug: (m) => core.debug(m),
+  group: (name, body) => core.group(name, body),
+}
+
+export async function main(): Promise<void> {
+  // Mask secrets before anything can print them, even an error about another input.
+  const rawSecrets = INPUTS.filter((i) => i.secret).map((i) => core.getInput(i.name))
+  for (const secret of rawSecrets) if (secret) core.setSecret(secret)
+  let redact = redactor(rawSecrets.filter(Boolean))
+  try {
+    // The runner sets every input from action.yml's defaults; an unset variable (a local run) means "the default",
+    // while an explicitly empty one (`keep-tags: ''`) is a value of its own.
+    const given = (name: string): string | undefined =>
+      process.env[`INPUT_${name.toUpperCase()}`] === undefined ? undefined : core.getInput(name)
+    const settings = parseSettings(given, process.env)
+    const secrets = secretsOf(settings)
+    for (const secret of secrets) core.setSecret(secret)
+    redact = redactor(secrets)
+    const result = await run(settings, { log: redactingLogger(githubLogger, redact), now: Date.now })
+
+    const footer = context.runId ? `\n<sub>${context.workflow} run #${context.runNumber}</sub>\n` : ''
+    await core.summary.addRaw(redact(toMarkdown(result) + footer)).write()
+    for (const [name, value] of Object.entries(outputs(result))) core.setOutput(name, value)
+    if (result.failures.length > 0) {
+      core.setFailed(redact(`registry-prune finished with problems:\n- ${result.failures.join('\n- ')}`))
+    }
+  } catch (error) {
+    core.setFailed(redact(error instanceof Error ? error.message : String(error)))
+  }
+}

@@ -1,0 +1,37 @@
+// Small formatting helpers shared by the Markdown, text and JSON reports.
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** `sha256:0123456789ab…`: enough to tell digests apart in a table. */
+export function shortDigest(digest: string): string {
+  const [algorithm, hex = ''] = digest.split(':')
+  return `${algorithm}:${hex.slice(0, 12)}`
+}
+
+export function formatTime(ms: number | undefined): string {
+  return ms === undefined ? 'unknown' : new Date(ms).toISOString().replace('.000Z', 'Z')
+}
+
+/**
+ * Makes a value that came from the registry or the user safe inside GitHub-flavoured Markdown and HTML:
+ * the job summary renders both, and a tag or repository name must never become markup or break a table.
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\|/g, '&#124;')
+    .replace(/([\\`*_[\]#~!])/g, '\\$1')
+    .replace(/[\r\n]+/g, ' ')
+}

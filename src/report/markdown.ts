@@ -1,0 +1,115 @@
+// The job summary (GitHub) and the summary artifact (GitLab): Markdown with HTML, every registry value escaped,
+// always under GitHub's 1 MiB limit (a larger summary is dropped whole).
+import type { RunResult } from '../run.js'
+import { escapeMarkdown as esc, formatBytes, formatTime, shortDigest } from './format.js'
+import { isImage, outcomes, totals, type RepositoryOutcome, type Totals } from './outcome.js'
+
+export const SUMMARY_LIMIT = 1024 * 1024
+/** Room kept for the closing lines once the per-image details stop. */
+const DETAILS_BUDGET = SUMMARY_LIMIT - 64 * 1024
+
+export function toMarkdown(result: RunResult): string {
+  const repos = outcomes(result)
+  const t = totals(result, repos)
+  const dry = result.settings.dryRun
+  const parts = [
+    `## registry-prune: ${esc(new URL(result.settings.registry).host)}`,
+    dry ? '> [!NOTE]\n> **Dry run**: nothing was deleted. This is exactly what a real run would do.' : '',
+    ...result.failures.map((f) => `> [!CAUTION]\n> ${esc(f)}`),
+    ...(result.gc?.warnings ?? []).map((w) => `> [!WARNING]\n> ${esc(w)}`),
+    totalsTable(t, dry),
+    gcSection(result, t),
+    repositoryTable(repos, dry),
+  ].filter(Boolean)
+  let text = parts.join('\n\n') + '\n'
+  let shown = 0
+  for (const repo of repos) {
+    const details = detailsOf(repo)
+    if (Buffer.byteLength(text) + Buffer.byteLength(details) > DETAILS_BUDGET) break
+    text += `\n${details}`
+    shown++
+  }
+  if (shown < repos.length) {
+    text += `\n_${repos.length - shown} more repositories are listed in the plan file \`${esc(result.settings.planFile)}\`._\n`
+  }
+  return text
+}
+
+function totalsTable(t: Totals, dry: boolean): string {
+  const rows = [
+    ['Repositories inventoried', String(t.repositories)],
+    ['Repositories skipped (nothing deleted there)', String(t.repositoriesSkipped)],
+    [dry ? 'Images that would be deleted' : 'Images deleted', String(t.imagesDeleted)],
+    ['… of which untagged', `${t.untaggedDeleted} (${formatBytes(t.untaggedBytes)})`],
+    ['Images kept', String(t.imagesKept)],
+    ['Manifests deleted (with children and signatures)', String(t.manifestsDeleted)],
+    ['Reclaimable (estimate from the plan)', formatBytes(t.reclaimableBytes)],
+  ]
+  return ['| | |', '| --- | ---: |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n')
+}
+
+function gcSection(result: RunResult, t: Totals): string {
+  const gc = result.gc
+  if (!gc) {
+    return result.settings.dryRun
+      ? ''
+      : '_API deletes free no disk space by themselves: run the registry\'s garbage collector (input `garbage-collect`)._'
+  }
+  const how = gc.measuredBy === 'du' ? 'drop of `du -sb` of the storage root' : 'sizes of the blobs the collector deleted'
+  const lines = [
+    `### Garbage collection (${gc.mode}${gc.dryRun ? ', dry run' : ''})`,
+    '| estimate from the plan | measured on the host | blobs deleted |',
+    '| ---: | ---: | ---: |',
+    `| ${formatBytes(t.reclaimableBytes)} | ${gc.dryRun ? 'nothing (dry run)' : formatBytes(gc.reclaimedBytes)} | ${gc.blobsDeleted.length} |`,
+    '',
+    `Measured by: ${how}.`,
+  ]
+  if (gc.dryRun) {
+    lines.push(
+      `The collector, run with \`--dry-run\`, reports ${gc.blobsEligible ?? 0} blobs already eligible for deletion: ` +
+        'orphaned before this run. The effect of this run is the estimate.',
+    )
+  } else if (gc.reclaimedBytes !== t.reclaimableBytes) {
+    lines.push(
+      gc.reclaimedBytes > t.reclaimableBytes
+        ? 'The host freed more than the estimate: blobs orphaned before this run (earlier deletes, aborted uploads) were ' +
+            'collected too' + (gc.measuredBy === 'du' ? ', and `du` also counts link files and directories.' : '.')
+        : 'The host freed less than the estimate: blobs shared with repositories this run did not inventory stay, ' +
+            'as do blobs still referenced by untagged manifests.',
+    )
+  }
+  return lines.join('\n')
+}
+
+function repositoryTable(repos: RepositoryOutcome[], dry: boolean): string {
+  if (repos.length === 0) return '_No repository matched `repositories`._'
+  const head = `| repository | kept | ${dry ? 'would delete' : 'deleted'} | size of deleted | note |`
+  const rows = repos.map(({ plan, manifests, error }) => {
+    const images = manifests.filter((m) => isImage(m.manifest))
+    const removed = manifests.filter((m) => m.outcome === 'deleted' || m.outcome === 'would delete')
+    const note = [plan.skipped && `skipped: ${plan.skipped}`, error, ...plan.notes].filter(Boolean).join('; ')
+    return `| ${esc(plan.name)} | ${images.length - removed.filter((m) => isImage(m.manifest)).length} | ${
+      removed.filter((m) => isImage(m.manifest)).length
+    } | ${formatBytes(removed.reduce((s, m) => s + m.manifest.size, 0))} | ${esc(note)} |`
+  })
+  return [head, '| --- | ---: | ---: | ---: | --- |', ...rows].join('\n')
+}
+
+function detailsOf({ plan, manifests }: RepositoryOutcome): string {
+  const rows = manifests.map(({ manifest: m, outcome, note }) => {
+    const tags = m.tags.length ? m.tags.map(esc).join(', ') : '<i>untagged</i>'
+    const reason = esc(note ? `${m.reason}; ${note}` : m.reason)
+    return `<tr><td>${tags}</td><td><code>${esc(shortDigest(m.digest))}</code></td><td>${m.role}</td><td>${formatTime(
+      m.created,
+    )}</td><td>${formatBytes(m.size)}</td><td>${outcome}</td><td>${reason}</td></tr>`
+  })
+  return [
+    `<details><summary>${esc(plan.name)}: ${manifests.length} manifests, ordered by ${plan.order === 'created' ? 'created time' : 'tag name'}</summary>`,
+    '',
+    '<table><tr><th>tags</th><th>digest</th><th>role</th><th>created</th><th>size</th><th>outcome</th><th>reason</th></tr>',
+    ...rows,
+    '</table>',
+    '</details>',
+    '',
+  ].join('\n')
+}
