@@ -1,0 +1,905 @@
+// Raw inputs -> one validated `Settings`. Every front door (GitHub Action, GitLab component, CLI) hands its raw values
+// to `parseSettings`, and everything is checked here before the first request: a mistake found after some deletions is
+// found too late. `INPUTS` is the one list of inputs in code; action.yml, the GitLab spec and the CLI flags follow it.
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { braceExpand, Minimatch } from 'minimatch'
+import { findDockerCredentials } from './docker-config.js'
+import { DURATION_FORM, parseDuration } from './duration.js'
+import { parseKnownHosts } from './gc/known-hosts.js'
+import type { GcSettings, Settings } from './types.js'
+
+/**
+ * string: one line. text: may span lines (PEM, keys, known_hosts, shell commands). list: newline- or comma-separated
+ * globs. The kind decides which characters and lengths are accepted, and how front doors type the input.
+ */
+export type InputKind = 'string' | 'text' | 'list' | 'boolean' | 'integer' | 'duration' | 'choice'
+
+export interface InputSpec {
+  name: string
+  /** As a string, exactly as action.yml and the GitLab spec write it. */
+  default: string
+  description: string
+  required?: boolean
+  /** Masked, never echoed in messages; in GitLab a `<name>-variable` input, in the CLI an environment variable. */
+  secret?: boolean
+  /** Default `string`. */
+  kind?: InputKind
+  /** For `choice`: the accepted values. */
+  options?: readonly string[]
+  /**
+   * An explicitly empty value is a value of its own, not "unset" (keep-tags: '' protects no tag). Front doors must
+   * then pass `undefined` for an input the user did not give, or the table default.
+   */
+  explicitEmpty?: boolean
+}
+
+const DEFAULT_GC_COMMAND = 'docker exec registry bin/registry garbage-collect /etc/docker/registry/config.yml'
+
+const INPUT_LIST = [
+  {
+    name: 'registry',
+    default: '',
+    required: true,
+    description: 'Base URL of the registry, e.g. https://registry.example.com:5000 (http:// only when written out).',
+  },
+  {
+    name: 'username',
+    default: '',
+    description:
+      'User name for Basic or token auth. When username and password are both empty, the credentials that ' +
+      'docker login left for this registry in $DOCKER_CONFIG/config.json (or ~/.docker/config.json) are used, ' +
+      'else none.',
+  },
+  { name: 'password', default: '', secret: true, description: 'Password or token for username. Masked.' },
+  {
+    name: 'repositories',
+    default: '**',
+    kind: 'list',
+    description:
+      'Repositories to prune: globs over repository names (team/**), separated by newlines or commas; ' +
+      '!glob excludes. Names without glob characters are used directly, without reading the catalog.',
+  },
+  {
+    name: 'keep-count',
+    default: '10',
+    kind: 'integer',
+    description:
+      'How many images (distinct tagged manifests) to keep per repository, newest first. Images kept by keep-tags ' +
+      'or older-than take no slot.',
+  },
+  {
+    name: 'keep-tags',
+    default: 'latest',
+    kind: 'list',
+    explicitEmpty: true,
+    description:
+      'Globs of tags whose images are never deleted, separated by newlines or commas. An explicitly empty value ' +
+      'protects no tag.',
+  },
+  {
+    name: 'older-than',
+    default: '',
+    kind: 'duration',
+    description:
+      'Only delete images older than this, e.g. 30d, 12h, 2w or 1d12h. Empty: no age condition. Images whose ' +
+      'age is unknown are never deleted for their age.',
+  },
+  { name: 'dry-run', default: 'false', kind: 'boolean', description: 'Plan and report, delete nothing.' },
+  { name: 'concurrency', default: '8', kind: 'integer', description: 'Parallel requests to the registry (1-64).' },
+  {
+    name: 'ca-cert',
+    default: '',
+    kind: 'text',
+    description: 'PEM text, or the path of a PEM file, of a CA to trust for the registry.',
+  },
+  {
+    name: 'insecure-skip-tls-verify',
+    default: 'false',
+    kind: 'boolean',
+    description: "Do not verify the registry's TLS certificate (warns; prefer ca-cert).",
+  },
+  {
+    name: 'request-timeout',
+    default: '30s',
+    kind: 'duration',
+    description: 'Time limit for each request to the registry, e.g. 30s or 2m.',
+  },
+  {
+    name: 'allow-delete-all',
+    default: 'false',
+    kind: 'boolean',
+    description:
+      'Allow a plan that deletes every image of a repository (otherwise that repository is skipped), and ' +
+      'keep-count 0 with an empty keep-tags and no older-than.',
+  },
+  {
+    name: 'fail-on-skipped',
+    default: 'true',
+    kind: 'boolean',
+    description:
+      'Exit non-zero at the end when a repository was skipped (nothing deleted in it, e.g. because it could not ' +
+      'be read completely). The other repositories are pruned either way.',
+  },
+  {
+    name: 'untagged',
+    default: 'keep',
+    kind: 'choice',
+    options: ['keep', 'delete'],
+    description:
+      'keep, or delete: also delete untagged manifests (left behind when a tag is pushed again), listed from the ' +
+      'storage tree on the registry host. delete needs garbage-collect ssh or local, and storage-path.',
+  },
+  {
+    name: 'keep-untagged',
+    default: '0',
+    kind: 'integer',
+    description: 'With untagged: delete, how many of the newest untagged images to keep per repository.',
+  },
+  {
+    name: 'shard',
+    default: '',
+    description:
+      'i/n (counting from 1): prune only the repositories whose name hashes to shard i of n, to split a huge ' +
+      'registry over parallel jobs. Empty: all repositories.',
+  },
+  {
+    name: 'prune',
+    default: 'true',
+    kind: 'boolean',
+    description:
+      'false: delete nothing through the API, only run garbage collection (the final job after sharded runs). ' +
+      'Needs garbage-collect.',
+  },
+  {
+    name: 'plan-file',
+    default: 'registry-prune-plan.json',
+    description: 'Where to write the JSON plan: every image with its digest, tags, size, decision and reason.',
+  },
+  {
+    name: 'garbage-collect',
+    default: 'off',
+    kind: 'choice',
+    options: ['off', 'ssh', 'local'],
+    description:
+      "Run the registry's garbage collector once after deleting, to free the disk space: off, ssh (on " +
+      'ssh-host), or local (on this machine, e.g. a self-hosted runner on the registry host).',
+  },
+  {
+    name: 'ssh-host',
+    default: '',
+    description: 'host or host:port ([IPv6]:port) of the registry host. Required with garbage-collect: ssh.',
+  },
+  { name: 'ssh-user', default: 'root', description: 'SSH login on ssh-host.' },
+  {
+    name: 'ssh-private-key',
+    default: '',
+    kind: 'text',
+    secret: true,
+    description: 'SSH private key (OpenSSH or PEM text). Masked. Required with garbage-collect: ssh.',
+  },
+  {
+    name: 'ssh-passphrase',
+    default: '',
+    secret: true,
+    description: 'Passphrase of ssh-private-key, if it has one. Masked.',
+  },
+  {
+    name: 'ssh-known-hosts',
+    default: '',
+    kind: 'text',
+    description:
+      'known_hosts line(s), or a SHA256: fingerprint, that the host key must match. Required with ' +
+      'garbage-collect: ssh unless ssh-insecure-accept-any-host-key is true.',
+  },
+  {
+    name: 'ssh-insecure-accept-any-host-key',
+    default: 'false',
+    kind: 'boolean',
+    description: 'Skip the host key check (not recommended; warns in the log and the summary).',
+  },
+  {
+    name: 'gc-command',
+    default: DEFAULT_GC_COMMAND,
+    description:
+      'The garbage collector to run on the host. --delete-untagged (-m) is refused: on Distribution 2.x it ' +
+      'deletes the platforms of every multi-arch image; use untagged: delete instead.',
+  },
+  {
+    name: 'storage-path',
+    default: '',
+    description:
+      "Absolute path of the registry's storage root on the host: measured (du -sb) before the first deletion " +
+      'and after GC, and listed to find untagged manifests.',
+  },
+  {
+    name: 'gc-before-command',
+    default: '',
+    kind: 'text',
+    description: 'Command run on the host before GC, e.g. to switch the registry to read-only mode.',
+  },
+  {
+    name: 'gc-after-command',
+    default: '',
+    kind: 'text',
+    description: 'Command run on the host after GC, e.g. to restart the registry in read-write mode.',
+  },
+] as const satisfies readonly InputSpec[]
+
+export type InputName = (typeof INPUT_LIST)[number]['name']
+
+/** Every input, in the order action.yml, the GitLab spec and the CLI help list them. */
+export const INPUTS: readonly InputSpec[] = INPUT_LIST
+
+export interface OutputSpec {
+  name: string
+  description: string
+}
+
+export const OUTPUTS: readonly OutputSpec[] = [
+  { name: 'deleted-count', description: 'How many images were deleted (in a dry run: would be).' },
+  { name: 'kept-count', description: 'How many images were kept.' },
+  {
+    name: 'reclaimable-bytes',
+    description: "The plan's estimate: bytes of the blobs that only deleted images reference.",
+  },
+  {
+    name: 'reclaimed-bytes',
+    description: 'Bytes freed on the registry host, measured after garbage collection (0 without it).',
+  },
+  {
+    name: 'gc-blobs-deleted',
+    description: 'How many blobs the garbage collector deleted (in a dry run: found eligible).',
+  },
+  { name: 'plan-file', description: 'Path of the JSON plan file.' },
+]
+
+/** A raw input that cannot be used; `input` is the name of the input to fix. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'InputError'
+  }
+}
+
+/** File access, injectable so tests stay pure. */
+export interface SettingsFiles {
+  /** Returns a file's text (UTF-8); throws with `code: 'ENOENT'` when it does not exist. */
+  readFile?: (path: string) => string
+  homeDir?: () => string
+}
+
+/**
+ * Validates every raw input and returns the settings for a run. `read` returns the raw value of an input, or
+ * `undefined` (or '') when it was not given: the table default applies then, except that '' is a value of its own
+ * for inputs marked `explicitEmpty`. Throws `InputError` for the first input that is wrong. Reads files only for a
+ * `ca-cert` path and the docker config; sends nothing anywhere.
+ */
+export function parseSettings(
+  read: (name: string) => string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  files: SettingsFiles = {},
+): Settings {
+  const readFile = files.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
+  const homeDir = files.homeDir ?? (() => env.HOME || homedir())
+  const raw = readRawInputs(read)
+  const value = (name: InputName): string => raw.get(name)!
+
+  const registry = parseRegistry(value('registry'))
+  const olderThan = value('older-than')
+  const settings: Settings = {
+    registry,
+    username: value('username'),
+    password: value('password'),
+    repositories: parseGlobList('repositories', value('repositories'), 'repository'),
+    keepCount: parseWholeNumber('keep-count', value('keep-count'), 0, 100_000, '10'),
+    keepTags: parseGlobList('keep-tags', value('keep-tags'), 'tag'),
+    olderThanMs: olderThan === '' ? undefined : parseDurationInput('older-than', olderThan, {}),
+    dryRun: parseBoolean('dry-run', value('dry-run')),
+    concurrency: parseWholeNumber('concurrency', value('concurrency'), 1, 64, '8'),
+    caCert: undefined,
+    insecureSkipTlsVerify: parseBoolean('insecure-skip-tls-verify', value('insecure-skip-tls-verify')),
+    requestTimeoutMs: parseDurationInput('request-timeout', value('request-timeout'), {
+      minMs: 1000,
+      maxMs: 3_600_000,
+    }),
+    allowDeleteAll: parseBoolean('allow-delete-all', value('allow-delete-all')),
+    failOnSkipped: parseBoolean('fail-on-skipped', value('fail-on-skipped')),
+    untagged: parseChoice('untagged', value('untagged')) as Settings['untagged'],
+    keepUntagged: parseWholeNumber('keep-untagged', value('keep-untagged'), 0, 100_000, '3'),
+    shard: parseShard(value('shard')),
+    prune: parseBoolean('prune', value('prune')),
+    planFile: value('plan-file'),
+    gc: parseGc(value),
+  }
+  checkCombinations(settings, value)
+
+  // Files last: every mistake that needs no file is reported first, whatever the files hold.
+  settings.caCert = parseCaCert(value('ca-cert'), readFile)
+  const credentials = resolveCredentials(settings, env, { readFile, homeDir })
+  settings.username = credentials.username
+  settings.password = credentials.password
+  return settings
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Raw values: defaults, characters, lengths
+
+const MAX_LENGTH: Record<InputKind, number> = {
+  string: 4096,
+  boolean: 4096,
+  integer: 4096,
+  duration: 4096,
+  choice: 4096,
+  list: 64 * 1024,
+  text: 1024 * 1024,
+}
+
+// C0 and C1 controls, DEL, and the invisible characters that can make text read differently than it runs
+// (line/paragraph separators, bidirectional overrides). Newlines and tabs are allowed where lines make sense.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const FORBIDDEN_MULTILINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+// eslint-disable-next-line no-control-regex -- as above
+const FORBIDDEN_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+
+function readRawInputs(read: (name: string) => string | undefined): Map<InputName, string> {
+  const values = new Map<InputName, string>()
+  for (const spec of INPUT_LIST) {
+    const input: InputSpec = spec
+    const kind = input.kind ?? 'string'
+    let text = read(input.name)
+    if (text !== undefined) {
+      // Windows line ends are line ends; secrets other than keys are used exactly as given.
+      text = text.replace(/\r\n/g, '\n')
+      if (!input.secret || kind === 'text') text = text.trim()
+    }
+    if (text === undefined || (text === '' && !input.explicitEmpty)) text = input.default
+    const multiline = kind === 'text' || kind === 'list'
+    if ((multiline ? FORBIDDEN_MULTILINE : FORBIDDEN_LINE).test(text)) {
+      const what = multiline ? 'control characters other than line breaks and tabs' : 'control characters'
+      throw new InputError(
+        input.name,
+        `Invalid ${input.name}${shownValue(input, text)}: it contains ${what}. Expected ${expectedText(input)}.`,
+      )
+    }
+    if (text.length > MAX_LENGTH[kind]) {
+      throw new InputError(
+        input.name,
+        `Invalid ${input.name}: it is ${text.length} characters long, more than the ${MAX_LENGTH[kind]} allowed. ` +
+          `Expected ${expectedText(input)}.`,
+      )
+    }
+    values.set(spec.name, text)
+  }
+  return values
+}
+
+function expectedText(input: InputSpec): string {
+  const kind = input.kind ?? 'string'
+  if (kind === 'text') return 'text whose lines hold only printable characters'
+  if (kind === 'list') return 'patterns separated by newlines or commas'
+  return 'a single line of printable characters'
+}
+
+/** ` 'value'` for messages: control characters escaped, long values cut, secrets never shown. */
+function shownValue(input: InputSpec, text: string): string {
+  if (input.secret) return ' (value hidden)'
+  let escaped = ''
+  for (const ch of text.length > 80 ? text.slice(0, 80) : text) {
+    const code = ch.codePointAt(0)!
+    escaped += code < 0x20 || (code >= 0x7f && code <= 0x9f) || (code >= 0x2028 && code <= 0x2069)
+      ? `\\u${code.toString(16).padStart(4, '0')}`
+      : ch
+  }
+  return text.length > 80 ? ` '${escaped}...' (${text.length} characters)` : ` '${escaped}'`
+}
+
+function specOf(name: InputName): InputSpec {
+  return INPUT_LIST.find((spec) => spec.name === name)!
+}
+
+function invalid(name: InputName, text: string, expected: string, reason?: string): InputError {
+  const because = reason ? `: ${reason}` : ''
+  return new InputError(name, `Invalid ${name}${shownValue(specOf(name), text)}${because}. Expected ${expected}.`)
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Scalars
+
+function parseBoolean(name: InputName, text: string): boolean {
+  const lower = text.toLowerCase()
+  if (lower === 'true') return true
+  if (lower === 'false') return false
+  throw invalid(name, text, 'true or false (yes/no and 1/0 are not accepted)')
+}
+
+function parseWholeNumber(name: InputName, text: string, min: number, max: number, example: string): number {
+  const expected = `a whole number from ${min} to ${max}, e.g. ${example}`
+  if (!/^\d{1,15}$/.test(text)) {
+    const reason = /^-\d/.test(text)
+      ? 'it is negative'
+      : /^-?\d*[.,]\d+$/.test(text)
+        ? 'it is not a whole number'
+        : undefined
+    throw invalid(name, text, expected, reason)
+  }
+  const number = Number(text)
+  if (number < min || number > max) throw invalid(name, text, expected, 'it is out of range')
+  return number
+}
+
+function parseChoice(name: InputName, text: string): string {
+  const options = specOf(name).options ?? []
+  const lower = text.toLowerCase()
+  if (options.includes(lower)) return lower
+  throw invalid(name, text, `one of ${options.join(', ')}`)
+}
+
+function parseDurationInput(name: InputName, text: string, limits: { minMs?: number; maxMs?: number }): number {
+  try {
+    return parseDuration(text, limits)
+  } catch (error) {
+    throw invalid(name, text, DURATION_FORM, (error as Error).message)
+  }
+}
+
+function parseShard(text: string): Settings['shard'] {
+  if (text === '') return undefined
+  const expected = 'i/n with whole numbers 1 <= i <= n <= 10000, e.g. 1/4 (or empty for all repositories)'
+  const match = /^(\d{1,5})\/(\d{1,5})$/.exec(text)
+  if (!match) throw invalid('shard', text, expected)
+  const index = Number(match[1])
+  const total = Number(match[2])
+  if (index < 1) throw invalid('shard', text, expected, 'shards count from 1')
+  if (total > 10_000) throw invalid('shard', text, expected, 'too many shards')
+  if (index > total) throw invalid('shard', text, expected, `there is no shard ${index} of ${total}`)
+  return { index, total }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The registry URL
+
+const REGISTRY_FORM = 'the base URL of the registry, e.g. https://registry.example.com:5000'
+
+function parseRegistry(text: string): string {
+  if (text === '') throw new InputError('registry', `Missing registry. Expected ${REGISTRY_FORM}.`)
+  if (text.includes('@')) {
+    // Never repeat this value: it most likely holds a password (user:password@host).
+    throw new InputError(
+      'registry',
+      `Invalid registry: it contains credentials (user:password@). Expected ${REGISTRY_FORM} without them; ` +
+        'pass them in username and password.',
+    )
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase()
+  if (scheme === undefined) {
+    if (/^https?:/i.test(text)) {
+      throw invalid('registry', text, REGISTRY_FORM, 'write the scheme as https:// or http://')
+    }
+    throw invalid('registry', text, REGISTRY_FORM, `it has no scheme (did you mean https://${text}?)`)
+  }
+  if (scheme !== 'https' && scheme !== 'http') {
+    throw invalid('registry', text, `${REGISTRY_FORM} (https:// or http://)`, `${scheme}:// is not supported`)
+  }
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw invalid('registry', text, REGISTRY_FORM, 'it is not a valid URL')
+  }
+  if (/\s/.test(text)) throw invalid('registry', text, REGISTRY_FORM, 'it contains spaces')
+  if (url.hostname === '') throw invalid('registry', text, REGISTRY_FORM, 'it has no host')
+  if (text.includes('?') || text.includes('#')) {
+    throw invalid('registry', text, REGISTRY_FORM, 'it has a query or fragment')
+  }
+  // Users paste the API root (`.../v2/`) as often as the base; both mean the same registry.
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/v2$/, '').replace(/\/+$/, '')
+  return `${url.protocol}//${url.host}${path}`
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Lists and globs
+
+/**
+ * Splits a list input (DECISIONS 5): newlines separate; a comma separates too, except inside `{}` (so `{a,b}` stays
+ * one glob); surrounding spaces and blank items are dropped.
+ */
+export function splitList(text: string): string[] {
+  const items: string[] = []
+  for (const line of text.split('\n')) {
+    let depth = 0
+    let start = 0
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i]
+      if (ch === '\\') i++
+      else if (ch === '{') depth++
+      else if (ch === '}' && depth > 0) depth--
+      else if (ch === ',' && depth === 0) {
+        items.push(line.slice(start, i))
+        start = i + 1
+      }
+    }
+    items.push(line.slice(start))
+  }
+  return items.map((item) => item.trim()).filter((item) => item !== '')
+}
+
+type GlobTarget = 'repository' | 'tag'
+
+const GLOB_FORM: Record<GlobTarget, string> = {
+  repository: 'globs over repository names separated by newlines or commas, e.g. team/** or !team/tmp-*',
+  tag: 'globs over tag names separated by newlines or commas, e.g. latest, v*',
+}
+const MAX_PATTERNS = 1000
+const MAX_PATTERN_LENGTH = 256
+const MAX_EXPANSIONS = 256
+const GLOB_MAGIC = /[*?[\]{}()!+@|\\]/
+// distribution-spec: path components of lower-case alphanumerics joined by `.`, `_`, `__` or dashes, split by `/`.
+const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
+const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
+const PATTERN_CHARS: Record<GlobTarget, RegExp> = {
+  repository: /[^a-z0-9._/*?[\]{}()!+@|,^\\-]/,
+  tag: /[^A-Za-z0-9._*?[\]{}()!+@|,^\\-]/,
+}
+
+function parseGlobList(name: InputName, text: string, target: GlobTarget): string[] {
+  const expected = GLOB_FORM[target]
+  const patterns = splitList(text)
+  if (patterns.length === 0) {
+    if (target === 'tag') return []
+    throw invalid(name, text, expected, 'it lists no pattern')
+  }
+  if (patterns.length > MAX_PATTERNS) throw invalid(name, text, expected, `it lists more than ${MAX_PATTERNS} patterns`)
+  for (const pattern of patterns) {
+    const reason = globProblem(pattern, target)
+    if (reason) throw invalid(name, text, expected, reason)
+  }
+  return patterns
+}
+
+/** What is wrong with one glob, or undefined. */
+function globProblem(pattern: string, target: GlobTarget): string | undefined {
+  const body = pattern.startsWith('!') ? pattern.slice(1) : pattern
+  if (body === '') return "'!' needs a pattern after it"
+  if (body.startsWith('!')) return `'${pattern}' negates twice`
+  if (body.length > MAX_PATTERN_LENGTH) return `a pattern is longer than ${MAX_PATTERN_LENGTH} characters`
+  if (/\s/.test(body)) return `'${pattern}' contains a space`
+  const bad = PATTERN_CHARS[target].exec(body)?.[0]
+  if (bad !== undefined) {
+    const hint = target === 'repository' && /[A-Z]/.test(bad) ? ' (repository names are lower case)' : ''
+    return `'${bad}' cannot appear in a ${target} name${hint}`
+  }
+  const structure = globStructureProblem(body)
+  if (structure) return `'${pattern}' ${structure}`
+  if (!GLOB_MAGIC.test(body)) {
+    if (target === 'repository' && (body.length > 255 || !REPOSITORY_NAME.test(body))) {
+      return `'${body}' is not a valid repository name (lower-case letters and digits, joined by . _ __ - or /)`
+    }
+    if (target === 'tag' && !TAG_NAME.test(body)) {
+      return `'${body}' is not a valid tag (letters, digits, _ . -, not starting with . or -, at most 128)`
+    }
+    return undefined
+  }
+  if (braceExpand(body).length > MAX_EXPANSIONS) {
+    return `'${pattern}' expands to more than ${MAX_EXPANSIONS} patterns`
+  }
+  try {
+    new Minimatch(body)
+  } catch (error) {
+    return `'${pattern}' is not a valid glob (${(error as Error).message})`
+  }
+  return undefined
+}
+
+/**
+ * Brackets, braces and parentheses must pair up: minimatch reads an unpaired one as a literal character, which no
+ * repository or tag name contains, so the pattern would silently match nothing (or, as an exclude, exclude nothing).
+ */
+function globStructureProblem(body: string): string | undefined {
+  let braces = 0
+  let parens = 0
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]
+    if (ch === '\\') {
+      if (i === body.length - 1) return 'ends with a lone backslash'
+      i++
+    } else if (ch === '[') {
+      const end = classEnd(body, i)
+      if (end < 0) return 'has a [ without a matching ]'
+      const problem = classProblem(body.slice(i + 1, end))
+      if (problem) return problem
+      i = end
+    } else if (ch === ']') return 'has a ] without a matching ['
+    else if (ch === '{') braces++
+    else if (ch === '}' && --braces < 0) return 'has a } without a matching {'
+    else if (ch === '(') parens++
+    else if (ch === ')' && --parens < 0) return 'has a ) without a matching ('
+  }
+  if (braces > 0) return 'has a { without a matching }'
+  if (parens > 0) return 'has a ( without a matching )'
+  return undefined
+}
+
+/** Index of the `]` closing the class opened at `open`, or -1. A `]` right after `[` or `[!` is a member. */
+function classEnd(body: string, open: number): number {
+  let i = open + 1
+  if (body[i] === '!' || body[i] === '^') i++
+  if (body[i] === ']') i++
+  for (; i < body.length; i++) {
+    if (body[i] === '\\') i++
+    else if (body[i] === ']') return i
+  }
+  return -1
+}
+
+function classProblem(inner: string): string | undefined {
+  const members = inner.replace(/^[!^]/, '')
+  for (let i = 0; i + 2 < members.length; i++) {
+    if (members[i + 1] === '-' && members[i]! > members[i + 2]!) {
+      return `has a reversed range ${members[i]}-${members[i + 2]}`
+    }
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// TLS and credentials
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----\n?[\s\S]*?-----END CERTIFICATE-----/g
+const CA_FORM = 'PEM text (-----BEGIN CERTIFICATE-----) or the path of a PEM file'
+
+function parseCaCert(text: string, readFile: (path: string) => string): string | undefined {
+  if (text === '') return undefined
+  let pem = text
+  let source = ''
+  if (!text.includes('-----BEGIN')) {
+    if (text.includes('\n')) throw invalid('ca-cert', text, CA_FORM, 'it is neither PEM nor a single path')
+    try {
+      pem = readFile(text).replace(/\r\n/g, '\n')
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      throw invalid('ca-cert', text, CA_FORM, code === 'ENOENT' ? 'no such file' : (error as Error).message)
+    }
+    if (pem.length > MAX_LENGTH.text) throw invalid('ca-cert', text, CA_FORM, 'the file is larger than 1 MiB')
+    source = ` (read from ${text})`
+  }
+  // A private key pasted by mistake must not be kept, or repeated.
+  if (/PRIVATE KEY-----/.test(pem)) {
+    throw new InputError('ca-cert', `Invalid ca-cert${source}: it holds a private key. Expected ${CA_FORM}.`)
+  }
+  const blocks = pem.match(CERTIFICATE_BLOCK) ?? []
+  if (blocks.length === 0) {
+    throw new InputError('ca-cert', `Invalid ca-cert${source}: it holds no certificate. Expected ${CA_FORM}.`)
+  }
+  for (const [index, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block)
+    } catch (error) {
+      throw new InputError(
+        'ca-cert',
+        `Invalid ca-cert${source}: certificate ${index + 1} cannot be parsed (${(error as Error).message}). ` +
+          `Expected ${CA_FORM}.`,
+      )
+    }
+  }
+  return `${blocks.join('\n')}\n`
+}
+
+const BOTH_OR_NEITHER = 'both username and password, or neither (to use the docker config, or no credentials)'
+
+function resolveCredentials(
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+  files: Required<SettingsFiles>,
+): { username: string; password: string } {
+  const { username, password } = settings
+  if (username !== '' && password === '') {
+    throw new InputError('password', `Missing password: username is set. Expected ${BOTH_OR_NEITHER}.`)
+  }
+  if (username === '' && password !== '') {
+    throw new InputError('username', `Missing username: password is set. Expected ${BOTH_OR_NEITHER}.`)
+  }
+  let credentials = { username, password }
+  if (username === '') {
+    try {
+      credentials = findDockerCredentials(settings.registry, env, files) ?? credentials
+    } catch (error) {
+      throw new InputError(
+        'username',
+        `${(error as Error).message} Expected username and password, or a docker config that holds them.`,
+      )
+    }
+  }
+  // Basic auth cannot carry a colon in the user name (RFC 7617), and a line break would split a header.
+  if (credentials.username.includes(':') || FORBIDDEN_LINE.test(credentials.username)) {
+    throw new InputError(
+      'username',
+      'Invalid username: it contains a colon or control characters. Expected a user name without them.',
+    )
+  }
+  if (FORBIDDEN_LINE.test(credentials.password)) {
+    throw new InputError('password', 'Invalid password: it contains control characters. Expected one line of text.')
+  }
+  return credentials
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Garbage collection and SSH
+
+function parseGc(value: (name: InputName) => string): GcSettings {
+  const ssh = parseSshHost(value('ssh-host'))
+  return {
+    mode: parseChoice('garbage-collect', value('garbage-collect')) as GcSettings['mode'],
+    sshHost: ssh.host,
+    sshPort: ssh.port,
+    sshUser: parseSshUser(value('ssh-user')),
+    sshPrivateKey: parsePrivateKey(value('ssh-private-key')),
+    sshPassphrase: value('ssh-passphrase'),
+    sshKnownHosts: checkKnownHosts(value('ssh-known-hosts')),
+    sshInsecureAcceptAnyHostKey: parseBoolean(
+      'ssh-insecure-accept-any-host-key',
+      value('ssh-insecure-accept-any-host-key'),
+    ),
+    command: parseGcCommand(value('gc-command')),
+    storagePath: parseStoragePath(value('storage-path')),
+    beforeCommand: value('gc-before-command'),
+    afterCommand: value('gc-after-command'),
+  }
+}
+
+const SSH_HOST_FORM = 'host or host:port, with an IPv6 address in brackets ([2001:db8::1]:2222)'
+
+function parseSshHost(text: string): { host: string; port: number } {
+  if (text === '') return { host: '', port: 22 }
+  if (text.includes('@')) throw invalid('ssh-host', text, SSH_HOST_FORM, 'put the login in ssh-user')
+  if (text.includes('://')) throw invalid('ssh-host', text, SSH_HOST_FORM, 'it is a URL')
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(text)
+  const plain = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(text)
+  const match = bracketed ?? plain
+  if (!match) {
+    const reason = /^[0-9A-Fa-f]*:[0-9A-Fa-f]*:/.test(text) ? 'write an IPv6 address in brackets' : undefined
+    throw invalid('ssh-host', text, SSH_HOST_FORM, reason)
+  }
+  const port = match[2] === undefined ? 22 : Number(match[2])
+  if (port < 1 || port > 65_535) throw invalid('ssh-host', text, SSH_HOST_FORM, 'the port is out of range')
+  return { host: match[1]!, port }
+}
+
+function parseSshUser(text: string): string {
+  // A leading dash could be read as an option by whatever ends up running with it.
+  if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/.test(text)) {
+    throw invalid('ssh-user', text, 'a login name such as root or deploy (letters, digits, _ . -)')
+  }
+  return text
+}
+
+const PRIVATE_KEY = /^-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----\n[\s\S]+\n-----END \1PRIVATE KEY-----$/
+const KEY_FORM = 'the private key text, from -----BEGIN ... PRIVATE KEY----- to -----END ... PRIVATE KEY-----'
+
+function parsePrivateKey(text: string): string {
+  if (text === '') return ''
+  if (!PRIVATE_KEY.test(text)) {
+    const reason = /^(ssh-|ecdsa-|sk-)/.test(text)
+      ? 'it looks like a public key'
+      : text.includes('\\n') && !text.includes('\n')
+        ? 'it has the characters \\n instead of line breaks'
+        : 'it does not look like a private key'
+    throw new InputError('ssh-private-key', `Invalid ssh-private-key (value hidden): ${reason}. Expected ${KEY_FORM}.`)
+  }
+  return `${text}\n`
+}
+
+const KNOWN_HOSTS_FORM = 'known_hosts lines (as ssh-keyscan prints them) or a SHA256: fingerprint (ssh-keygen -lf)'
+
+/** Checked by the parser the SSH connection uses: what passes here is what the host key is matched against. */
+function checkKnownHosts(text: string): string {
+  try {
+    parseKnownHosts(text)
+  } catch (error) {
+    throw new InputError('ssh-known-hosts', (error as Error).message)
+  }
+  return text
+}
+
+/** The word that asks the collector to delete untagged manifests (DECISIONS 1), or undefined. */
+function deleteUntaggedFlag(command: string): string | undefined {
+  for (const word of command.split(/\s+/)) {
+    const bare = word.replace(/^["'(]+/, '').replace(/["');&|]+$/, '')
+    if (/^--delete-untagged(?:=|$)/.test(bare) || /^-[A-Za-z]*m[A-Za-z]*$/.test(bare)) return bare
+  }
+  return undefined
+}
+
+function parseGcCommand(text: string): string {
+  const flag = deleteUntaggedFlag(text)
+  if (flag !== undefined) {
+    throw invalid(
+      'gc-command',
+      text,
+      'the collector without --delete-untagged or -m; to delete untagged manifests safely, use untagged: delete',
+      `'${flag}' deletes untagged manifests, and on Distribution 2.x that includes the platform manifests of every ` +
+        'multi-arch image in the registry (the tag still answers, but nothing pulls)',
+    )
+  }
+  return text
+}
+
+function parseStoragePath(text: string): string {
+  if (text === '') return ''
+  if (!text.startsWith('/')) {
+    throw invalid('storage-path', text, "an absolute path on the host, e.g. /var/lib/registry", 'it is not absolute')
+  }
+  return text.length > 1 ? text.replace(/\/+$/, '') : text
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Inputs that are fine alone but not together
+
+function checkCombinations(settings: Settings, value: (name: InputName) => string): void {
+  const { gc } = settings
+  // Issue 5: nothing but age would protect any image, so the user must say that is meant.
+  if (settings.keepCount === 0 && settings.keepTags.length === 0 && !settings.allowDeleteAll) {
+    throw new InputError(
+      'keep-count',
+      'Invalid keep-count 0 with an empty keep-tags: no image would be protected. Expected a keep-count above 0, ' +
+        'a keep-tags pattern (e.g. latest), or allow-delete-all: true.',
+    )
+  }
+  if (settings.insecureSkipTlsVerify && value('ca-cert') !== '') {
+    throw new InputError(
+      'insecure-skip-tls-verify',
+      'Invalid insecure-skip-tls-verify true together with ca-cert. Expected one of them: ca-cert to trust a ' +
+        'private CA, or insecure-skip-tls-verify to check nothing.',
+    )
+  }
+  if (settings.untagged === 'delete' && (gc.mode === 'off' || gc.storagePath === '')) {
+    throw new InputError(
+      'untagged',
+      'Invalid untagged: delete without garbage-collect ssh or local and a storage-path: untagged manifests can ' +
+        'only be listed from the storage tree on the host. Expected garbage-collect: ssh or local, and storage-path ' +
+        '(or untagged: keep).',
+    )
+  }
+  if (!settings.prune && gc.mode === 'off') {
+    throw new InputError(
+      'prune',
+      'Invalid prune: false with garbage-collect: off: the run would do nothing. Expected garbage-collect: ssh or ' +
+        'local with prune: false (or prune: true).',
+    )
+  }
+  if (!settings.prune && settings.shard !== undefined) {
+    throw new InputError(
+      'shard',
+      'Invalid shard with prune: false: garbage collection covers the whole registry and runs once, after all ' +
+        'shards. Expected an empty shard in the prune: false job.',
+    )
+  }
+  if (gc.mode === 'ssh') checkSsh(gc)
+}
+
+function checkSsh(gc: GcSettings): void {
+  if (gc.sshHost === '') {
+    throw new InputError('ssh-host', `Missing ssh-host: garbage-collect is ssh. Expected ${SSH_HOST_FORM}.`)
+  }
+  if (gc.sshPrivateKey === '') {
+    throw new InputError('ssh-private-key', `Missing ssh-private-key: garbage-collect is ssh. Expected ${KEY_FORM}.`)
+  }
+  if (gc.sshKnownHosts === '' && !gc.sshInsecureAcceptAnyHostKey) {
+    throw new InputError(
+      'ssh-known-hosts',
+      `Missing ssh-known-hosts: garbage-collect is ssh, and the host key must be checked. Expected ` +
+        `${KNOWN_HOSTS_FORM} (or ssh-insecure-accept-any-host-key: true to skip the check).`,
+    )
+  }
+  if (gc.sshKnownHosts !== '' && gc.sshInsecureAcceptAnyHostKey) {
+    throw new InputError(
+      'ssh-insecure-accept-any-host-key',
+      'Invalid ssh-insecure-accept-any-host-key true together with ssh-known-hosts. Expected one of them: ' +
+        'ssh-known-hosts to check the host key (recommended), or the opt-out to check nothing.',
+    )
+  }
+}
