@@ -1,0 +1,155 @@
+// Apply: carries out a plan's deletions, after checking each repository again right before deleting in it.
+// The plan is a snapshot; tags may have moved since. Anything a tag now points at, or that a tagged index now lists,
+// is spared (DECISIONS 2).
+import type { RegistryClient } from './registry/client.js'
+import { stopsApply } from './registry/errors.js'
+import { forEachLimited } from './registry/limit.js'
+import { parseManifest } from './registry/manifest.js'
+import { isIndexMediaType } from './registry/media-types.js'
+import type {
+  ApplyResult,
+  Logger,
+  Plan,
+  PlannedManifest,
+  RepositoryApplyResult,
+  RepositoryPlan,
+  Settings,
+} from './types.js'
+
+export type ApplySettings = Pick<Settings, 'concurrency'>
+
+const short = (digest: string): string => `${digest.slice(0, 19)}…`
+
+/**
+ * What must stay in a repository as it is now: digest -> why. Every tag is resolved again (HEAD); a tag that points
+ * where the plan said it would, at a digest planned to go, goes with it; any other tagged digest stays, and so do
+ * the children of every index that stays.
+ */
+export async function currentlyProtected(
+  client: RegistryClient,
+  repository: RepositoryPlan,
+  concurrency: number,
+): Promise<Map<string, string>> {
+  const name = repository.name
+  const goingWith = new Map<string, Set<string>>()
+  for (const m of repository.manifests) if (m.decision === 'delete') goingWith.set(m.digest, new Set(m.tags))
+
+  const heads = new Map<string, { digest: string; mediaType: string }>()
+  await forEachLimited(await client.tags(name), concurrency, async (tag) => {
+    heads.set(tag, await client.headManifest(name, tag))
+  })
+
+  const protectedDigests = new Map<string, string>()
+  const indexes: { digest: string; reason: string }[] = []
+  for (const [tag, head] of [...heads].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (goingWith.get(head.digest)?.has(tag)) continue
+    if (protectedDigests.has(head.digest)) continue
+    const reason = `tag ${tag} points at it now`
+    protectedDigests.set(head.digest, reason)
+    if (isIndexMediaType(head.mediaType)) indexes.push({ digest: head.digest, reason })
+  }
+  // Children of staying indexes stay, down nested indexes; each index is read once.
+  const readIndexes = new Set<string>()
+  while (indexes.length > 0) {
+    const index = indexes.pop()
+    if (!index || readIndexes.has(index.digest)) continue
+    readIndexes.add(index.digest)
+    const got = await client.getManifest(name, index.digest)
+    const { manifest, childIndexes } = parseManifest(got.digest, got.mediaType, got.body)
+    const nested = new Set(childIndexes)
+    for (const child of manifest.children) {
+      const reason = `listed by index ${short(index.digest)}, which stays (${index.reason})`
+      if (!protectedDigests.has(child)) protectedDigests.set(child, reason)
+      if (nested.has(child)) indexes.push({ digest: child, reason })
+    }
+  }
+  return protectedDigests
+}
+
+/**
+ * The planned deletions that must not happen now, with why: those protected, and those that follow a parent
+ * (a signature its subject, a child its index) that is protected or itself spared.
+ */
+export function sparedDeletions(
+  deletions: PlannedManifest[],
+  protectedDigests: Map<string, string>,
+): Map<string, string> {
+  const spared = new Map<string, string>()
+  for (const m of deletions) {
+    const why = protectedDigests.get(m.digest)
+    if (why !== undefined) spared.set(m.digest, why)
+  }
+  for (let changed = true; changed; ) {
+    changed = false
+    for (const m of deletions) {
+      if (spared.has(m.digest) || !m.parent) continue
+      const parentReason = spared.get(m.parent) ?? protectedDigests.get(m.parent)
+      if (parentReason !== undefined) {
+        spared.set(m.digest, `follows ${short(m.parent)}, which stays (${parentReason})`)
+        changed = true
+      }
+    }
+  }
+  return spared
+}
+
+interface Stop {
+  error?: unknown
+}
+
+async function applyRepository(
+  client: RegistryClient,
+  repository: RepositoryPlan,
+  settings: ApplySettings,
+  log: Logger,
+  stop: Stop,
+): Promise<RepositoryApplyResult> {
+  const name = repository.name
+  const result: RepositoryApplyResult = { name, deleted: [], spared: [] }
+  const deletions = repository.manifests.filter((m) => m.decision === 'delete')
+  try {
+    const spared = sparedDeletions(deletions, await currentlyProtected(client, repository, settings.concurrency))
+    for (const [digest, reason] of spared) {
+      result.spared.push({ digest, reason })
+      log.warning(`${name}@${digest} was planned for deletion but is kept: ${reason}`)
+    }
+    // Sequential, in the plan's order: referrers and signatures, then images and indexes, then their children.
+    for (const m of deletions) {
+      if (stop.error) break
+      if (spared.has(m.digest)) continue
+      const outcome = await client.deleteManifest(name, m.digest)
+      result.deleted.push(m.digest)
+      const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
+      log.info(`${outcome === 'gone' ? 'already gone' : 'deleted'}: ${name}@${m.digest}${tags}`)
+    }
+  } catch (error) {
+    if (stopsApply(error)) {
+      stop.error ??= error
+      throw error
+    }
+    result.error = (error as Error).message
+    log.error(`${name}: stopped deleting after ${result.deleted.length} of ${deletions.length}: ${result.error}`)
+  }
+  return result
+}
+
+/**
+ * Deletes what the plan says, repository by repository (side by side, bounded by the client's limiter). Repositories
+ * the plan skipped are left alone. A registry that refuses deletes altogether stops the whole apply: the error is
+ * rethrown and nothing more is deleted.
+ */
+export async function apply(
+  client: RegistryClient,
+  plan: Plan,
+  settings: ApplySettings,
+  log: Logger,
+): Promise<ApplyResult> {
+  const todo = plan.repositories.filter((r) => !r.skipped && r.manifests.some((m) => m.decision === 'delete'))
+  const results = new Map<string, RepositoryApplyResult>()
+  const stop: Stop = {}
+  await forEachLimited(todo, settings.concurrency, async (repository) => {
+    if (stop.error) return
+    results.set(repository.name, await applyRepository(client, repository, settings, log, stop))
+  })
+  return { repositories: todo.map((r) => results.get(r.name)).filter((r) => r !== undefined) }
+}

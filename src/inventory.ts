@@ -1,0 +1,200 @@
+// The inventory: what the registry holds in the repositories this run covers, read over the v2 API.
+// Fail closed per repository: anything unreadable marks that repository incomplete, and nothing in it is deleted.
+import { hasGlobMagic, matchesAny } from './globs.js'
+import { SIGNATURE_TAG } from './plan.js'
+import type { RegistryClient } from './registry/client.js'
+import { forEachLimited } from './registry/limit.js'
+import { parseManifest } from './registry/manifest.js'
+import { isImageConfigMediaType } from './registry/media-types.js'
+import { inShard } from './shard.js'
+import type { Inventory, Logger, Manifest, RepositoryInventory, Settings } from './types.js'
+
+export type InventorySettings = Pick<
+  Settings,
+  'registry' | 'repositories' | 'keepCount' | 'olderThanMs' | 'concurrency' | 'shard'
+>
+
+/**
+ * Image ages, from config blobs: each distinct config digest is fetched once for the whole run, whichever repository
+ * asks first (configs are content-addressed, so any repository holding it gives the same answer).
+ */
+export class ConfigDates {
+  private readonly byConfig = new Map<string, Promise<number | undefined>>()
+
+  constructor(private readonly client: RegistryClient) {}
+
+  createdOf(repository: string, configDigest: string): Promise<number | undefined> {
+    let pending = this.byConfig.get(configDigest)
+    if (!pending) {
+      pending = this.client.getJsonBlob(repository, configDigest).then(createdFromConfig)
+      // A failure belongs to the repository that asked; another repository may still read the blob.
+      pending.catch(() => this.byConfig.delete(configDigest))
+      this.byConfig.set(configDigest, pending)
+    }
+    return pending
+  }
+}
+
+/** The config's `created` as epoch ms; undefined when missing or unreadable. */
+export function createdFromConfig(config: unknown): number | undefined {
+  const created = (config as { created?: unknown } | null)?.created
+  if (typeof created !== 'string') return undefined
+  const ms = Date.parse(created)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+export interface ReadOptions {
+  concurrency: number
+  /** When given, image manifests read get `created` from their config. */
+  dates?: ConfigDates
+}
+
+/** Image manifests whose config is an image config (artifacts have other config types, often not JSON). */
+const hasImageConfig = new WeakSet<Manifest>()
+
+/**
+ * Reads manifests by digest into `repo.manifests`, with the children of any index among them (each digest once).
+ * Exported for the stage that adds untagged digests listed from storage. Errors propagate: the caller decides
+ * that the repository is incomplete.
+ */
+export async function readManifests(
+  client: RegistryClient,
+  repo: RepositoryInventory,
+  digests: Iterable<string>,
+  options: ReadOptions,
+): Promise<void> {
+  let wanted = [...new Set(digests)].filter((d) => !repo.manifests.has(d))
+  const read: Manifest[] = []
+  while (wanted.length > 0) {
+    await forEachLimited(wanted, options.concurrency, async (digest) => {
+      const { manifest } = await readManifest(client, repo, digest)
+      if (manifest) read.push(manifest)
+    })
+    wanted = [...new Set(read.flatMap((m) => m.children))].filter((d) => !repo.manifests.has(d))
+  }
+  if (options.dates) {
+    const datable = read.filter((m) => m.kind === 'image' && !m.subject && hasImageConfig.has(m))
+    await addDates(repo.name, datable, options.dates, options.concurrency)
+  }
+}
+
+/**
+ * GETs one manifest by tag or digest and parses it into `repo.manifests`, unless that digest was already read
+ * (an alias: one GET per tag is still needed, as the body gives the digest). `manifest` is set when it is new.
+ */
+async function readManifest(
+  client: RegistryClient,
+  repo: RepositoryInventory,
+  reference: string,
+): Promise<{ digest: string; manifest?: Manifest }> {
+  const got = await client.getManifest(repo.name, reference)
+  if (repo.manifests.has(got.digest)) return { digest: got.digest }
+  try {
+    const { manifest, configMediaType } = parseManifest(got.digest, got.mediaType, got.body)
+    if (isImageConfigMediaType(configMediaType)) hasImageConfig.add(manifest)
+    repo.manifests.set(manifest.digest, manifest)
+    return { digest: got.digest, manifest }
+  } catch (error) {
+    throw new Error(`${repo.name}@${got.digest} (read as ${reference}): ${(error as Error).message}`)
+  }
+}
+
+async function addDates(name: string, manifests: Manifest[], dates: ConfigDates, concurrency: number): Promise<void> {
+  await forEachLimited(manifests, concurrency, async (m) => {
+    if (!m.configDigest) return
+    const created = await dates.createdOf(name, m.configDigest)
+    if (created !== undefined) m.created = created
+  })
+}
+
+/** Reads one repository: tags, one GET per tag, index children, and the dates the rules need. Never throws. */
+export async function inventoryRepository(
+  client: RegistryClient,
+  name: string,
+  settings: InventorySettings,
+  dates: ConfigDates,
+  log: Logger,
+): Promise<RepositoryInventory> {
+  const repo: RepositoryInventory = { name, tags: new Map(), manifests: new Map() }
+  try {
+    const tags = await client.tags(name)
+    await forEachLimited(tags, settings.concurrency, async (tag) => {
+      repo.tags.set(tag, (await readManifest(client, repo, tag)).digest)
+    })
+    const children = [...repo.manifests.values()].flatMap((m) => m.children)
+    await readManifests(client, repo, children, { concurrency: settings.concurrency })
+    if (needsDates(repo, settings)) await addDates(name, datableImages(repo), dates, settings.concurrency)
+    log.debug(`${name}: ${repo.tags.size} tags, ${repo.manifests.size} manifests`)
+  } catch (error) {
+    repo.incomplete = (error as Error).message
+    log.warning(`${name}: could not be read completely, so nothing in it will be deleted: ${repo.incomplete}`)
+  }
+  return repo
+}
+
+/** Tags that name images, not cosign signatures/attestations. */
+const imageTags = (repo: RepositoryInventory): [string, string][] =>
+  [...repo.tags].filter(([tag]) => !SIGNATURE_TAG.test(tag))
+
+/**
+ * DECISIONS 12: `created` only where a rule needs it. Without `older-than`, a repository with no more images than
+ * `keep-count` keeps them all whatever their age, so its configs are not fetched.
+ */
+function needsDates(repo: RepositoryInventory, settings: InventorySettings): boolean {
+  if (settings.olderThanMs !== undefined) return true
+  // Counted as the planner ranks: schema1 and unknown manifests are kept outside the ranking.
+  const ranked = imageTags(repo)
+    .map(([, digest]) => digest)
+    .filter((digest) => ['image', 'index'].includes(repo.manifests.get(digest)?.kind ?? ''))
+  return new Set(ranked).size > settings.keepCount
+}
+
+/** Images whose age orders the repository: tagged images and the children of tagged indexes, not artifacts. */
+function datableImages(repo: RepositoryInventory): Manifest[] {
+  const out = new Map<string, Manifest>()
+  const seen = new Set<string>()
+  const visit = (digest: string): void => {
+    const m = repo.manifests.get(digest)
+    if (!m || seen.has(digest)) return
+    seen.add(digest)
+    for (const child of m.children) visit(child)
+    if (m.kind === 'image' && !m.subject && hasImageConfig.has(m)) out.set(digest, m)
+  }
+  for (const [, digest] of imageTags(repo)) visit(digest)
+  return [...out.values()]
+}
+
+/** Which repositories this run covers: named directly when no pattern needs the catalog (DECISIONS 10). */
+export async function repositoryNames(client: RegistryClient, settings: InventorySettings): Promise<string[]> {
+  const includes = settings.repositories.filter((p) => !p.startsWith('!'))
+  let names: string[]
+  if (includes.length > 0 && !includes.some(hasGlobMagic)) {
+    names = [...new Set(includes)].filter((name) => matchesAny(name, settings.repositories))
+  } else {
+    names = []
+    try {
+      for await (const name of client.catalog()) if (matchesAny(name, settings.repositories)) names.push(name)
+    } catch (error) {
+      throw new Error(`Could not list the repositories of ${settings.registry} (_catalog): ${(error as Error).message}`)
+    }
+  }
+  return [...new Set(names)].filter((name) => inShard(name, settings.shard)).sort()
+}
+
+export async function inventory(client: RegistryClient, settings: InventorySettings, log: Logger): Promise<Inventory> {
+  try {
+    await client.ping()
+  } catch (error) {
+    throw new Error(`The registry ${settings.registry} did not answer the v2 API: ${(error as Error).message}`)
+  }
+  const names = await repositoryNames(client, settings)
+  const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
+  log.info(`${names.length} repositories to read${shard}`)
+  const dates = new ConfigDates(client)
+  const byName = new Map<string, RepositoryInventory>()
+  // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
+  await forEachLimited(names, settings.concurrency, async (name) => {
+    byName.set(name, await inventoryRepository(client, name, settings, dates, log))
+  })
+  return { repositories: names.map((name) => byName.get(name)).filter((r) => r !== undefined) }
+}

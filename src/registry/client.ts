@@ -1,0 +1,509 @@
+// The registry client: the v2 API calls a prune needs, with auth, timeouts, retries and size caps.
+// It knows the protocol, not the policy: what to read or delete is decided elsewhere.
+import { createHash } from 'node:crypto'
+import { Agent, request, type Dispatcher } from 'undici'
+import { Authenticator, parseTokenResponse, type TokenResponse } from './auth.js'
+import {
+  DeleteDisabledError,
+  ReadOnlyError,
+  RegistryAuthError,
+  RegistryError,
+  describeTransportError,
+  parseErrorBody,
+  scrubSecrets,
+  scrubUrl,
+} from './errors.js'
+import { Limiter } from './limit.js'
+import { isDigest } from './manifest.js'
+import { MANIFEST_ACCEPT } from './media-types.js'
+
+export interface RegistryClientOptions {
+  /** Base URL, e.g. `https://registry.example.com:5000`. */
+  registry: string
+  username: string
+  password: string
+  /** PEM text of a CA to trust. */
+  caCert?: string | undefined
+  insecureSkipTlsVerify: boolean
+  requestTimeoutMs: number
+  /** Requests in flight at once, across the whole run; also the keep-alive connections per origin. */
+  concurrency: number
+  /** Replaces the keep-alive Agent (tests, proxies). */
+  dispatcher?: Dispatcher
+  /** Waits between retries; injectable so tests do not wait. */
+  sleep?: (ms: number) => Promise<void>
+  random?: () => number
+  now?: () => number
+  /** Attempts per request for retryable failures; default 4. */
+  maxAttempts?: number
+  /** Longest wait honoured from `Retry-After` or backoff; default 30 s. */
+  maxRetryDelayMs?: number
+  /** `n` for `_catalog` pages; default 1000 (Distribution's maximum). */
+  catalogPageSize?: number
+}
+
+export type RequestKind = 'ping' | 'token' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'delete'
+export type RequestStats = Record<RequestKind, number> & { retries: number }
+
+export interface ManifestResponse {
+  digest: string
+  mediaType: string
+  body: Buffer
+}
+
+export interface ManifestHead {
+  digest: string
+  mediaType: string
+}
+
+/** Size caps: Distribution itself refuses manifests over 4 MiB. */
+export const LIMITS = {
+  manifestBytes: 4 * 1024 * 1024,
+  configBytes: 4 * 1024 * 1024,
+  pageBytes: 16 * 1024 * 1024,
+  tokenBytes: 1024 * 1024,
+  errorBodyBytes: 64 * 1024,
+} as const
+
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
+const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504])
+const MAX_REDIRECTS = 5
+const MAX_PAGES = 100_000
+
+interface Call {
+  method: 'GET' | 'HEAD' | 'DELETE'
+  url: URL
+  kind: RequestKind
+  /** Token scope; undefined for the ping and the token request itself. */
+  scope: string | undefined
+  maxBytes: number
+  accept?: string
+  /** Token requests carry their own Authorization and skip the challenge logic. */
+  authorization?: string
+}
+
+interface Answer {
+  status: number
+  headers: Record<string, string | undefined>
+  body: Buffer
+  url: URL
+  /** The Authorization value sent (to tell a refused token from none). */
+  sent: string | undefined
+}
+
+export class RegistryClient {
+  readonly base: URL
+  readonly stats: RequestStats = {
+    ping: 0, token: 0, catalog: 0, tags: 0, manifest: 0, blob: 0, delete: 0, retries: 0,
+  }
+  private readonly dispatcher: Dispatcher
+  private readonly ownsDispatcher: boolean
+  private readonly limiter: Limiter
+  private readonly auth: Authenticator
+  private readonly sleep: (ms: number) => Promise<void>
+  private readonly random: () => number
+  private readonly maxAttempts: number
+  private readonly maxRetryDelayMs: number
+
+  constructor(private readonly options: RegistryClientOptions) {
+    this.base = new URL(options.registry.replace(/\/+$/, '') + '/')
+    this.limiter = new Limiter(options.concurrency)
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+    this.random = options.random ?? Math.random
+    this.maxAttempts = options.maxAttempts ?? 4
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
+    this.ownsDispatcher = !options.dispatcher
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: options.concurrency,
+        keepAliveTimeout: 30_000,
+        headersTimeout: options.requestTimeoutMs,
+        bodyTimeout: options.requestTimeoutMs,
+        connect: {
+          timeout: options.requestTimeoutMs,
+          ...(options.caCert ? { ca: options.caCert } : {}),
+          rejectUnauthorized: !options.insecureSkipTlsVerify,
+        },
+      })
+    this.auth = new Authenticator({
+      username: options.username,
+      password: options.password,
+      now: options.now ?? Date.now,
+      fetchToken: (url, authorization) => this.fetchToken(url, authorization),
+    })
+  }
+
+  /** Closes the keep-alive connections (only those this client opened). */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close()
+  }
+
+  /** GET /v2/: checks the registry answers the v2 API and that the credentials are accepted. */
+  async ping(): Promise<void> {
+    const url = this.url('v2/')
+    const answer = await this.send({
+      method: 'GET', url, kind: 'ping', scope: undefined, maxBytes: LIMITS.errorBodyBytes,
+    })
+    if (answer.status === 200) return
+    throw this.error(answer, 'GET', answer.status === 404 ? 'Is `registry` the base URL of a v2 registry?' : undefined)
+  }
+
+  /** Every repository name in `_catalog`, following `Link` pages (1000 names a page). */
+  async *catalog(): AsyncGenerator<string> {
+    const first = this.url(`v2/_catalog?n=${this.options.catalogPageSize ?? 1000}`)
+    for await (const page of this.pages(first, 'catalog', 'registry:catalog:*')) {
+      for (const name of list(page, 'repositories', '`_catalog`')) if (typeof name === 'string') yield name
+    }
+  }
+
+  /** All tags of a repository ([] when the repository is unknown), following `Link` pages. */
+  async tags(name: string): Promise<string[]> {
+    const tags: string[] = []
+    for await (const page of this.pages(this.url(`v2/${repo(name)}/tags/list`), 'tags', pull(name))) {
+      for (const tag of list(page, 'tags', `the tag list of ${name}`)) {
+        if (typeof tag !== 'string' || !TAG.test(tag)) {
+          throw new Error(`the tag list of ${name} holds an invalid tag ${JSON.stringify(tag)}`)
+        }
+        tags.push(tag)
+      }
+    }
+    return tags
+  }
+
+  /** GETs a manifest with the four Accept types and checks its sha256 against the reference and the header. */
+  async getManifest(name: string, reference: string): Promise<ManifestResponse> {
+    const url = this.url(`v2/${repo(name)}/manifests/${ref(reference)}`)
+    const answer = await this.send({
+      method: 'GET', url, kind: 'manifest', scope: pull(name), maxBytes: LIMITS.manifestBytes, accept: MANIFEST_ACCEPT,
+    })
+    if (answer.status !== 200) throw this.error(answer, 'GET')
+    const digest = this.verifiedDigest(answer, reference, answer.body)
+    return { digest, mediaType: mediaTypeOf(answer), body: answer.body }
+  }
+
+  /** HEADs a manifest for its current digest (falls back to a GET when the registry sends no digest). */
+  async headManifest(name: string, reference: string): Promise<ManifestHead> {
+    const url = this.url(`v2/${repo(name)}/manifests/${ref(reference)}`)
+    const answer = await this.send({
+      method: 'HEAD', url, kind: 'manifest', scope: pull(name), maxBytes: 0, accept: MANIFEST_ACCEPT,
+    })
+    if (answer.status !== 200) throw this.error(answer, 'HEAD')
+    const digest = answer.headers['docker-content-digest']
+    if (!digest) {
+      const got = await this.getManifest(name, reference)
+      return { digest: got.digest, mediaType: got.mediaType }
+    }
+    if (!isDigest(digest) || (isDigest(reference) && digest !== reference)) {
+      throw new RegistryError({
+        method: 'HEAD', url: scrubUrl(url), status: 200, code: 'DIGEST_MISMATCH',
+        detail: `Docker-Content-Digest is ${JSON.stringify(digest)}`,
+      })
+    }
+    return { digest, mediaType: mediaTypeOf(answer) }
+  }
+
+  /** GETs a small JSON blob (an image config), verified against its digest. */
+  async getJsonBlob(name: string, digest: string): Promise<unknown> {
+    if (!isDigest(digest)) throw new Error(`invalid blob digest ${JSON.stringify(digest)}`)
+    const url = this.url(`v2/${repo(name)}/blobs/${digest}`)
+    const answer = await this.send({
+      method: 'GET', url, kind: 'blob', scope: pull(name), maxBytes: LIMITS.configBytes,
+    })
+    if (answer.status !== 200) throw this.error(answer, 'GET')
+    this.verifiedDigest(answer, digest, answer.body)
+    try {
+      return JSON.parse(answer.body.toString('utf8')) as unknown
+    } catch {
+      throw invalid(url, 'INVALID_JSON', 'the blob is not JSON')
+    }
+  }
+
+  /** DELETE by digest: 'deleted' (202), or 'gone' when the registry no longer has it (404). */
+  async deleteManifest(name: string, digest: string): Promise<'deleted' | 'gone'> {
+    if (!isDigest(digest)) {
+      throw new Error(`refusing to delete ${JSON.stringify(digest)}: only digests are deleted, never tags`)
+    }
+    const url = this.url(`v2/${repo(name)}/manifests/${digest}`)
+    const scope = `repository:${name}:pull,delete`
+    const answer = await this.send({ method: 'DELETE', url, kind: 'delete', scope, maxBytes: LIMITS.errorBodyBytes })
+    if (answer.status >= 200 && answer.status < 300) return 'deleted'
+    if (answer.status === 404) return 'gone'
+    const details = this.details(answer, 'DELETE')
+    if (answer.status === 405) {
+      if (details.code === 'UNSUPPORTED') throw new DeleteDisabledError(details)
+      const allow = answer.headers.allow ?? ''
+      if (!/\bDELETE\b/i.test(allow) && (allow || !details.code)) throw new ReadOnlyError(details)
+    }
+    if (answer.status === 401 || answer.status === 403) {
+      const hint =
+        this.auth.scheme === 'bearer'
+          ? `The token server did not grant the scope repository:${name}:delete; ` +
+            `give ${this.who()} delete access to ${name}`
+          : `${this.who()} may not delete in ${name}; give that user delete rights`
+      throw new RegistryAuthError({ ...details, hint })
+    }
+    throw new RegistryError(details)
+  }
+
+  private who(): string {
+    return this.options.username ? `the user ${JSON.stringify(this.options.username)}` : 'anonymous access'
+  }
+
+  private url(path: string): URL {
+    return new URL(path, this.base)
+  }
+
+  /** Follows `Link: <...>; rel="next"` pages of JSON; a link back to a page already read is an error. */
+  private async *pages(first: URL, kind: 'catalog' | 'tags', scope: string): AsyncGenerator<unknown> {
+    const seen = new Set<string>()
+    let next: URL | undefined = first
+    while (next) {
+      if (seen.has(next.href) || seen.size >= MAX_PAGES) {
+        throw new RegistryError({
+          method: 'GET', url: scrubUrl(next), code: 'PAGINATION_LOOP',
+          detail: 'the Link header points back to a page already read',
+        })
+      }
+      seen.add(next.href)
+      const answer: Answer = await this.send({ method: 'GET', url: next, kind, scope, maxBytes: LIMITS.pageBytes })
+      if (answer.status === 404 && kind === 'tags') return
+      if (answer.status !== 200) {
+        const hint = kind === 'catalog' && (answer.status === 401 || answer.status === 403)
+          ? `${this.who()} may not read the catalog (scope registry:catalog:*); ` +
+            'name the repositories without glob characters instead'
+          : undefined
+        throw this.error(answer, 'GET', hint)
+      }
+      try {
+        yield JSON.parse(answer.body.toString('utf8')) as unknown
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error
+        throw invalid(next, 'INVALID_JSON', 'the page is not JSON')
+      }
+      next = nextLink(answer.headers.link, answer.url)
+      if (next && next.origin !== this.base.origin) {
+        throw invalid(answer.url, 'INVALID_LINK', 'the next page is on another host')
+      }
+    }
+  }
+
+  private async fetchToken(url: URL, authorization: string | undefined): Promise<TokenResponse> {
+    const answer = await this.send({
+      method: 'GET', url, kind: 'token', scope: undefined, maxBytes: LIMITS.tokenBytes,
+      authorization: authorization ?? '',
+    })
+    if (answer.status !== 200) {
+      const refused = answer.status === 401 || answer.status === 403
+      const details = this.details(answer, 'GET')
+      const hint = `The token server refused the credentials of ${this.who()}; check username and password`
+      if (refused) throw new RegistryAuthError({ ...details, hint })
+      throw new RegistryError(details)
+    }
+    try {
+      return parseTokenResponse(answer.body.toString('utf8'))
+    } catch (error) {
+      throw invalid(url, 'INVALID_TOKEN', (error as Error).message)
+    }
+  }
+
+  private verifiedDigest(answer: Answer, reference: string, body: Buffer): string {
+    const header = answer.headers['docker-content-digest']
+    const expected = isDigest(reference) ? reference : header && isDigest(header) ? header : undefined
+    const algorithm = expected?.split(':')[0] ?? 'sha256'
+    if (algorithm !== 'sha256' && algorithm !== 'sha512') {
+      throw invalid(answer.url, 'DIGEST_UNSUPPORTED', `cannot verify ${algorithm} digests`)
+    }
+    const digest = `${algorithm}:${createHash(algorithm).update(body).digest('hex')}`
+    for (const claimed of [isDigest(reference) ? reference : undefined, header]) {
+      if (claimed !== undefined && claimed !== digest) {
+        const who = claimed === reference ? 'the request' : 'Docker-Content-Digest'
+        throw invalid(answer.url, 'DIGEST_MISMATCH', `the body hashes to ${digest}, but ${who} says ${claimed}`)
+      }
+    }
+    return digest
+  }
+
+  private details(answer: Answer, method: string, hint?: string): ConstructorParameters<typeof RegistryError>[0] {
+    const said = parseErrorBody(answer.body.toString('utf8'))
+    return {
+      method,
+      url: scrubUrl(answer.url),
+      status: answer.status,
+      ...(said.code ? { code: said.code } : {}),
+      ...(said.message ? { detail: scrubSecrets(said.message, this.auth.secrets()) } : {}),
+      ...(hint ? { hint } : {}),
+    }
+  }
+
+  private error(answer: Answer, method: string, hint?: string): RegistryError {
+    if (answer.status === 401 || answer.status === 403) {
+      const why = hint ?? `The registry refused ${this.who()}; check username and password`
+      return new RegistryAuthError(this.details(answer, method, why))
+    }
+    return new RegistryError(this.details(answer, method, hint))
+  }
+
+  /** One logical request: auth challenges, retries with backoff, through the shared limiter. */
+  private async send(call: Call): Promise<Answer> {
+    let attempt = 0
+    let challenges = 0
+    for (;;) {
+      attempt++
+      const authorization = call.authorization ?? (await this.auth.header(call.scope))
+      let answer: Answer
+      try {
+        answer = await this.limiter.run(() => this.exchange(call, authorization))
+      } catch (error) {
+        if (error instanceof RegistryError) throw error
+        const failure = describeTransportError(error)
+        if (!failure.tls && attempt < this.maxAttempts) {
+          await this.pause(attempt, undefined)
+          continue
+        }
+        throw new RegistryError({
+          method: call.method,
+          url: scrubUrl(call.url),
+          ...(failure.code ? { code: failure.code } : {}),
+          detail: scrubSecrets(failure.message, this.auth.secrets()),
+          hint: failure.hint ?? `Gave up after ${attempt} attempt${attempt > 1 ? 's' : ''}; is the registry reachable?`,
+        })
+      }
+      if (answer.status === 401 && call.authorization === undefined && challenges < 2) {
+        challenges++
+        if (this.auth.challenge(answer.headers['www-authenticate'], call.scope, authorization) === 'retry') {
+          attempt--
+          continue
+        }
+      }
+      if (RETRY_STATUS.has(answer.status) && attempt < this.maxAttempts) {
+        await this.pause(attempt, answer.headers['retry-after'])
+        continue
+      }
+      return answer
+    }
+  }
+
+  private async pause(attempt: number, retryAfter: string | undefined): Promise<void> {
+    this.stats.retries++
+    const asked = parseRetryAfter(retryAfter, Date.now())
+    const backoff = 250 * 2 ** (attempt - 1) * (0.5 + this.random() / 2)
+    await this.sleep(Math.min(this.maxRetryDelayMs, asked ?? backoff))
+  }
+
+  /** One HTTP exchange (plus same-request redirects, for blobs served from elsewhere), body read under a cap. */
+  private async exchange(call: Call, authorization: string | undefined): Promise<Answer> {
+    let url = call.url
+    for (let hop = 0; ; hop++) {
+      this.stats[call.kind]++
+      const headers: Record<string, string> = { 'user-agent': 'registry-prune' }
+      // Credentials go only to the origin they were meant for.
+      if (authorization && (hop === 0 || url.origin === call.url.origin)) headers.authorization = authorization
+      if (call.accept) headers.accept = call.accept
+      const response = await request(url, {
+        method: call.method,
+        headers,
+        dispatcher: this.dispatcher,
+        headersTimeout: this.options.requestTimeoutMs,
+        bodyTimeout: this.options.requestTimeoutMs,
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+      })
+      const flat = flatten(response.headers)
+      const location = flat.location
+      const redirect = [301, 302, 303, 307, 308].includes(response.statusCode)
+      if (call.method === 'GET' && redirect && location && hop < MAX_REDIRECTS) {
+        await response.body.dump()
+        url = new URL(location, url)
+        continue
+      }
+      const ok = response.statusCode >= 200 && response.statusCode < 300
+      const body = await readCapped(response.body, ok ? call.maxBytes : LIMITS.errorBodyBytes, !ok, () =>
+        new RegistryError({
+          method: call.method, url: scrubUrl(url), status: response.statusCode, code: 'TOO_LARGE',
+          detail: `the answer is larger than the ${call.maxBytes} bytes allowed`,
+        }),
+      )
+      return { status: response.statusCode, headers: flat, body, url, sent: authorization }
+    }
+  }
+}
+
+const pull = (name: string): string => `repository:${name}:pull`
+
+/** A 200 answer whose content is wrong: not retried, an error for whatever needed it. */
+const invalid = (url: URL, code: string, detail: string): RegistryError =>
+  new RegistryError({ method: 'GET', url: scrubUrl(url), status: 200, code, detail })
+
+/** The list under `key` of a JSON page (null or absent = empty). */
+function list(page: unknown, key: string, what: string): unknown[] {
+  const value = (page as Record<string, unknown> | null)?.[key]
+  if (value === null || value === undefined) return []
+  if (!Array.isArray(value)) throw new Error(`${what} answered without a list of ${key}`)
+  return value as unknown[]
+}
+
+function repo(name: string): string {
+  if (!NAME.test(name) || name.length > 255) throw new Error(`invalid repository name ${JSON.stringify(name)}`)
+  return name
+}
+
+function ref(reference: string): string {
+  if (!TAG.test(reference) && !isDigest(reference)) {
+    throw new Error(`invalid tag or digest ${JSON.stringify(reference)}`)
+  }
+  return reference
+}
+
+function mediaTypeOf(answer: Answer): string {
+  return answer.headers['content-type']?.split(';')[0]?.trim() ?? ''
+}
+
+function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {}
+  for (const [key, value] of Object.entries(headers)) {
+    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return out
+}
+
+/** The `rel="next"` target of a Link header, resolved against the page it came with. */
+export function nextLink(header: string | undefined, from: URL): URL | undefined {
+  if (!header) return undefined
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const match = /^\s*<([^>]*)>(.*)$/.exec(part)
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(match?.[2] ?? '')
+    const rels = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/)
+    if (match?.[1] !== undefined && rels.includes('next')) return new URL(match[1], from)
+  }
+  return undefined
+}
+
+/** Milliseconds a `Retry-After` header (seconds or an HTTP date) asks for; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (!value) return undefined
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  maxBytes: number,
+  truncate: boolean,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of body) {
+    total += chunk.length
+    if (total > maxBytes) {
+      body.destroy()
+      if (!truncate) throw tooLarge()
+      chunks.push(chunk.subarray(0, chunk.length - (total - maxBytes)))
+      break
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
