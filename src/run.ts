@@ -27,7 +27,10 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   const startedAt = io.now()
   // DECISIONS 8: with SSH, connect and check the host key before the first request to the registry.
   const shell = await openGc(settings.gc, log)
-  const client = new RegistryClient(settings)
+  if (settings.insecureSkipTlsVerify) {
+    log.warning('insecure-skip-tls-verify is on: the registry\'s TLS certificate is not checked. Prefer ca-cert.')
+  }
+  const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   try {
     let current: Inventory = { repositories: [] }
     if (settings.prune) {

@@ -178,4 +178,6 @@ export interface Logger {
 export interface Io {
   log: Logger
   now(): number
+  /** Waits between retries; tests inject one that does not wait. */
+  sleep?: (ms: number) => Promise<void>
 }
