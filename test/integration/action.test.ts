@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { countingServer, runAction, type ActionRun } from '../support/action.js'
+import { countingServer, NODE24, runAction, type ActionRun } from '../support/action.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import { resolveTag, tagList, type Target } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
@@ -40,7 +40,8 @@ describe('the action on the fixture registry', () => {
     expect(dry.summary).toContain('Dry run')
     expect(dry.plan?.dryRun).toBe(true)
 
-    const real = await runAction({ registry: reg.url, 'keep-count': '2' })
+    // The real run on Node 24, the runtime action.yml declares; the dry run above ran on this machine's Node 20.
+    const real = await runAction({ registry: reg.url, 'keep-count': '2' }, {}, NODE24)
     expect(real.code, real.stdout + real.stderr).toBe(0)
     expect(decisions(real)).toEqual(decisions(dry))
     expect(real.outputs['deleted-count']).toBe(dry.outputs['deleted-count'])

@@ -30,6 +30,9 @@ export interface PlanJson {
 
 export const ENTRY = join(import.meta.dirname, '../../dist/index.js')
 
+/** The Node the Action declares (`runs: using: node24`), installed by scripts/setup.sh into tools/. */
+export const NODE24 = join(import.meta.dirname, '../../tools/node_modules/.bin/node')
+
 export function parseOutputs(text: string): Record<string, string> {
   const outputs: Record<string, string> = {}
   const re = /^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm
@@ -37,7 +40,11 @@ export function parseOutputs(text: string): Record<string, string> {
   return outputs
 }
 
-export async function runAction(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+export async function runAction(
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+  node: string = process.execPath,
+): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'registry-prune-action-'))
   const files = { summary: join(dir, 'summary.md'), output: join(dir, 'output.txt'), plan: join(dir, 'plan.json') }
   await Promise.all([writeFile(files.summary, ''), writeFile(files.output, '')])
@@ -45,7 +52,7 @@ export async function runAction(inputs: Record<string, string>, env: Record<stri
   const inputEnv = Object.fromEntries(
     Object.entries({ 'plan-file': files.plan, ...inputs }).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
   )
-  const child = spawn(process.execPath, [ENTRY], {
+  const child = spawn(node, [ENTRY], {
     env: {
       ...clean,
       HOME: dir, // no stray ~/.docker/config.json
