@@ -6,14 +6,21 @@ function isDeleteUntagged(word: string): boolean {
   return /^-[A-Za-z]+$/.test(word) && word.includes('m')
 }
 
+/** The words of a command line, split on spaces and quotes alike (`sh -c '... -m ...'` must be seen too). */
+const wordsOf = (command: string): string[] => command.split(/[\s'"();&|]+/).filter(Boolean)
+
+/** The word of `command` that asks for --delete-untagged (DECISIONS 1), or undefined. The inputs check it too. */
+export function deleteUntaggedWord(command: string): string | undefined {
+  return wordsOf(command).find(isDeleteUntagged)
+}
+
 /**
  * The command to run: `gc-command`, with `--dry-run` added on a dry run (DECISIONS 17). Refuses `--delete-untagged`
  * (DECISIONS 1): inputs refuse it too, but this is where it would do harm.
  */
 export function collectorCommand(command: string, dryRun: boolean): string {
-  // Split on spaces and quotes alike: `sh -c 'registry garbage-collect -m ...'` must be caught as well.
-  const words = command.split(/[\s'"]+/).filter(Boolean)
-  const culprit = words.find(isDeleteUntagged)
+  const words = wordsOf(command)
+  const culprit = deleteUntaggedWord(command)
   if (culprit) {
     throw new Error(
       `gc-command '${command}' contains '${culprit}' (--delete-untagged): refused. On Distribution 2.x it deletes the ` +
