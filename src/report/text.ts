@@ -40,7 +40,7 @@ export function toText(result: RunResult): string {
     row(dry ? 'Images that would be deleted' : 'Images deleted', String(t.imagesDeleted)),
     row('  of which untagged', `${t.untaggedDeleted} (${formatBytes(t.untaggedBytes)})`),
     row('Images kept', String(t.imagesKept)),
-    row('Manifests deleted (with children, signatures)', String(t.manifestsDeleted)),
+    row(dry ? 'Manifests that would be deleted (all kinds)' : 'Manifests deleted (all kinds)', String(t.manifestsDeleted)),
     row('Reclaimable (estimate from the plan)', formatBytes(t.reclaimableBytes)),
   )
   const gc = result.gc

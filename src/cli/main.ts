@@ -1,0 +1,94 @@
+// The command-line front door: flags and environment -> settings -> run -> a report on stdout. Returns the exit code:
+// 0 success, 1 failure (including a run that finished with problems), 2 bad input (nothing was sent).
+import { writeFile } from 'node:fs/promises'
+import { InputError, parseSettings } from '../inputs.js'
+import { redactingLogger, redactor, secretsOf } from '../redact.js'
+import { toJson } from '../report/json.js'
+import { toMarkdown } from '../report/markdown.js'
+import { outputs } from '../report/outcome.js'
+import { toText } from '../report/text.js'
+import { run } from '../run.js'
+import { VERSION } from '../version.js'
+import { envName, parseCliArgs, rawInput, SECRET_INPUTS, UsageError } from './args.js'
+import { toDotenv } from './dotenv.js'
+import { helpText } from './help.js'
+import { cliLogger, type Stream } from './logger.js'
+
+export interface CliIo {
+  stdout: Stream
+  stderr: Stream
+  env: NodeJS.ProcessEnv
+  now?: () => number
+}
+
+export const EXIT = { ok: 0, failure: 1, badInput: 2 } as const
+
+export async function cliMain(argv: readonly string[], io: CliIo): Promise<number> {
+  const { stdout, stderr, env } = io
+  // Redact the raw secrets before anything can print them, even an error about another flag.
+  let redact = redactor(SECRET_INPUTS.map((i) => env[envName(i.name)] ?? '').filter((s) => s.length >= 4))
+  const fail = (code: number, message: string): number => {
+    stderr.write(`registry-prune: ${redact(message)}\n`)
+    return code
+  }
+
+  let args
+  let settings
+  try {
+    args = parseCliArgs(argv)
+    if (args.help) {
+      stdout.write(helpText(VERSION))
+      return EXIT.ok
+    }
+    if (args.version) {
+      stdout.write(`${VERSION}\n`)
+      return EXIT.ok
+    }
+    settings = parseSettings(rawInput(args, env), env)
+  } catch (error) {
+    if (error instanceof UsageError) return fail(EXIT.badInput, error.message)
+    if (error instanceof InputError) return fail(EXIT.badInput, `${error.message} (${whereSet(error.input)})`)
+    throw error
+  }
+  redact = redactor([...secretsOf(settings), ...SECRET_INPUTS.map((i) => env[envName(i.name)] ?? '').filter((s) => s.length >= 4)])
+
+  // An unwritable report path is found now, not after the deletions.
+  for (const [flag, path] of [['summary-file', args.summaryFile], ['dotenv-file', args.dotenvFile]] as const) {
+    if (path === undefined) continue
+    try {
+      await writeFile(path, '')
+    } catch (error) {
+      return fail(EXIT.badInput, `Cannot write --${flag} ${path}: ${(error as Error).message}. Expected a writable file path.`)
+    }
+  }
+
+  const debug = env.REGISTRY_PRUNE_DEBUG === '1' || env.REGISTRY_PRUNE_DEBUG === 'true'
+  const logger = cliLogger(stderr, { debug, ...(io.now ? { now: io.now } : {}) })
+  let result
+  try {
+    result = await run(settings, { log: redactingLogger(logger, redact), now: io.now ?? Date.now })
+  } catch (error) {
+    logger.close()
+    return fail(EXIT.failure, error instanceof Error ? error.message : String(error))
+  }
+  logger.close()
+
+  stdout.write(redact(args.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : toText(result)))
+  try {
+    if (args.summaryFile !== undefined) await writeFile(args.summaryFile, redact(toMarkdown(result)))
+    if (args.dotenvFile !== undefined) await writeFile(args.dotenvFile, redact(toDotenv(outputs(result))))
+  } catch (error) {
+    return fail(EXIT.failure, `Cannot write the report: ${(error as Error).message}`)
+  }
+  if (result.failures.length > 0) {
+    return fail(EXIT.failure, `finished with problems:\n- ${result.failures.join('\n- ')}`)
+  }
+  return EXIT.ok
+}
+
+/** Where the user set (or can set) an input, for the end of an error message. */
+function whereSet(input: string): string {
+  return SECRET_INPUTS.some((i) => i.name === input)
+    ? `environment variable ${envName(input)}`
+    : `flag --${input} or environment variable ${envName(input)}`
+}
