@@ -18,7 +18,9 @@ fi
 # The Debian packages start services where they can; the tests start their own on loopback ports.
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # --ignore-scripts: ssh2's optional native addons would otherwise be compiled and bundled into dist/, where they
+  # cannot load under another Node ABI anyway, and would make dist/ differ from machine to machine.
+  npm ci --ignore-scripts --no-audit --no-fund
 fi
 
 # Node 24 (the Action's runtime) and gitlab-ci-local, which needs Node 22+, kept apart from the project's Node.
