@@ -1,7 +1,7 @@
 // Apply: carries out a plan's deletions, after checking each repository again right before deleting in it.
 // The plan is a snapshot; tags may have moved since. Anything a tag now points at, or that a tagged index now lists,
 // is spared (DECISIONS 2).
-import type { RegistryClient } from './registry/client.js'
+import type { ManifestResponse, RegistryClient } from './registry/client.js'
 import { stopsApply } from './registry/errors.js'
 import { forEachLimited } from './registry/limit.js'
 import { parseManifest } from './registry/manifest.js'
@@ -21,9 +21,10 @@ export type ApplySettings = Pick<Settings, 'concurrency'>
 const short = (digest: string): string => `${digest.slice(0, 19)}…`
 
 /**
- * What must stay in a repository as it is now: digest -> why. Every tag is resolved again (HEAD); a tag that points
- * where the plan said it would, at a digest planned to go, goes with it; any other tagged digest stays, and so do
- * the children of every index that stays.
+ * What must stay in a repository as it is now: digest -> why. Every tag is resolved again (a GET, not a HEAD: the
+ * body is checked against Docker-Content-Digest, so a wrong header stops the repository instead of protecting the
+ * wrong digest); a tag that points where the plan said it would, at a digest planned to go, goes with it; any other
+ * tagged digest stays, and so do the children of every index that stays.
  */
 export async function currentlyProtected(
   client: RegistryClient,
@@ -34,10 +35,11 @@ export async function currentlyProtected(
   const goingWith = new Map<string, Set<string>>()
   for (const m of repository.manifests) if (m.decision === 'delete') goingWith.set(m.digest, new Set(m.tags))
 
-  const heads = new Map<string, { digest: string; mediaType: string }>()
+  const heads = new Map<string, ManifestResponse>()
   await forEachLimited(await client.tags(name), concurrency, async (tag) => {
-    heads.set(tag, await client.headManifest(name, tag))
+    heads.set(tag, await client.getManifest(name, tag))
   })
+  const bodies = new Map([...heads.values()].map((m) => [m.digest, m]))
 
   const protectedDigests = new Map<string, string>()
   const indexes: { digest: string; reason: string }[] = []
@@ -54,7 +56,7 @@ export async function currentlyProtected(
     const index = indexes.pop()
     if (!index || readIndexes.has(index.digest)) continue
     readIndexes.add(index.digest)
-    const got = await client.getManifest(name, index.digest)
+    const got = bodies.get(index.digest) ?? (await client.getManifest(name, index.digest))
     const { manifest, childIndexes } = parseManifest(got.digest, got.mediaType, got.body)
     const nested = new Set(childIndexes)
     for (const child of manifest.children) {

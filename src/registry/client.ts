@@ -51,11 +51,6 @@ export interface ManifestResponse {
   body: Buffer
 }
 
-export interface ManifestHead {
-  digest: string
-  mediaType: string
-}
-
 /** Size caps: Distribution itself refuses manifests over 4 MiB. */
 export const LIMITS = {
   manifestBytes: 4 * 1024 * 1024,
@@ -181,27 +176,6 @@ export class RegistryClient {
     if (answer.status !== 200) throw this.error(answer, 'GET')
     const digest = this.verifiedDigest(answer, reference, answer.body)
     return { digest, mediaType: mediaTypeOf(answer), body: answer.body }
-  }
-
-  /** HEADs a manifest for its current digest (falls back to a GET when the registry sends no digest). */
-  async headManifest(name: string, reference: string): Promise<ManifestHead> {
-    const url = this.url(`v2/${repo(name)}/manifests/${ref(reference)}`)
-    const answer = await this.send({
-      method: 'HEAD', url, kind: 'manifest', scope: pull(name), maxBytes: 0, accept: MANIFEST_ACCEPT,
-    })
-    if (answer.status !== 200) throw this.error(answer, 'HEAD')
-    const digest = answer.headers['docker-content-digest']
-    if (!digest) {
-      const got = await this.getManifest(name, reference)
-      return { digest: got.digest, mediaType: got.mediaType }
-    }
-    if (!isDigest(digest) || (isDigest(reference) && digest !== reference)) {
-      throw new RegistryError({
-        method: 'HEAD', url: scrubUrl(url), status: 200, code: 'DIGEST_MISMATCH',
-        detail: `Docker-Content-Digest is ${JSON.stringify(digest)}`,
-      })
-    }
-    return { digest, mediaType: mediaTypeOf(answer) }
   }
 
   /** GETs a small JSON blob (an image config), verified against its digest. */

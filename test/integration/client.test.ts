@@ -64,8 +64,7 @@ describe('reading', () => {
     expect(sha256(byTag.body)).toBe(digest())
     const byDigest = await c.getManifest('team/app', digest())
     expect(byDigest.body.equals(byTag.body)).toBe(true)
-    expect(await c.headManifest('team/app', tag)).toEqual({ digest: digest(), mediaType })
-    expect(c.stats.manifest).toBe(3)
+    expect(c.stats.manifest).toBe(2)
     await c.close()
   })
 
