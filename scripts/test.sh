@@ -14,3 +14,5 @@ if [ -n "$(git status --porcelain -- dist)" ]; then
   exit 1
 fi
 npm test
+# Last: search everything the suite produced for the secrets it used (issue 5).
+npx vitest run --config vitest.final.config.ts

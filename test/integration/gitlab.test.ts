@@ -19,6 +19,7 @@ import {
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import type { Target } from '../support/push.js'
 import type { TestRegistry } from '../support/registry.js'
+import { recordArtifacts, recordSecret } from '../support/artifacts.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const TOOLS_BIN = join(ROOT, 'tools/node_modules/.bin')
@@ -74,7 +75,10 @@ async function runPipeline(dir: string, variables: Record<string, string>): Prom
   const logs = Object.fromEntries(
     Object.entries(await filesUnder(join(dir, '.gitlab-ci-local/output'))).map(([k, v]) => [k.replace(/\.log$/, ''), v]),
   )
-  return { code, output, logs, artifacts: await filesUnder(join(dir, '.gitlab-ci-local/artifacts')) }
+  const artifacts = await filesUnder(join(dir, '.gitlab-ci-local/artifacts'))
+  for (const [name, value] of Object.entries(variables)) if (/PASSWORD|KEY|PASSPHRASE/.test(name)) recordSecret(value, 'ci')
+  recordArtifacts('gitlab', [output, ...Object.values(logs), ...Object.values(artifacts)])
+  return { code, output, logs, artifacts }
 }
 
 const JOB = 'prune-fixtures'

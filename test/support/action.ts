@@ -5,6 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { recordArtifacts, recordSecret } from './artifacts.js'
 
 export interface ActionRun {
   code: number
@@ -45,6 +46,8 @@ export async function runAction(
   env: Record<string, string> = {},
   node: string = process.execPath,
 ): Promise<ActionRun> {
+  if ((inputs.password ?? '').length >= 8) recordSecret(inputs.password!, inputs.username)
+  for (const name of ['ssh-private-key', 'ssh-passphrase']) if ((inputs[name] ?? '').length >= 8) recordSecret(inputs[name]!)
   const dir = await mkdtemp(join(tmpdir(), 'registry-prune-action-'))
   const files = { summary: join(dir, 'summary.md'), output: join(dir, 'output.txt'), plan: join(dir, 'plan.json') }
   await Promise.all([writeFile(files.summary, ''), writeFile(files.output, '')])
@@ -71,7 +74,7 @@ export async function runAction(
   const summary = await readFile(files.summary, 'utf8')
   const outputText = await readFile(files.output, 'utf8')
   const planText = await readFile(files.plan, 'utf8').catch(() => '')
-  return {
+  const run = {
     code,
     stdout,
     stderr,
@@ -81,6 +84,8 @@ export async function runAction(
     // `::add-mask::` lines are how the runner learns what to hide; the runner never shows them.
     everything: [stdout.replace(/^::add-mask::.*$/gm, ''), stderr, summary, outputText, planText].join('\n'),
   }
+  recordArtifacts('action', run.everything)
+  return run
 }
 
 /** An HTTP server that counts every connection: proof that a run sent no request. */

@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { recordArtifacts, recordSecret } from './artifacts.js'
 import type { PlanJson } from './action.js'
 import type { Fixtures } from './fixtures.js'
 import { resolveTag, tagList, type Target } from './push.js'
@@ -44,6 +45,11 @@ export function cleanEnv(home: string): Record<string, string> {
 }
 
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
+  const env = options.env ?? {}
+  if ((env.REGISTRY_PRUNE_PASSWORD ?? '').length >= 8) recordSecret(env.REGISTRY_PRUNE_PASSWORD!, env.REGISTRY_PRUNE_USERNAME)
+  for (const name of ['REGISTRY_PRUNE_SSH_PRIVATE_KEY', 'REGISTRY_PRUNE_SSH_PASSPHRASE']) {
+    if ((env[name] ?? '').length >= 8) recordSecret(env[name]!)
+  }
   const cwd = options.cwd ?? (await mkdtemp(join(tmpdir(), 'registry-prune-cli-')))
   const [command, ...prefix] = options.command ?? [process.execPath, CLI_ENTRY]
   const child = spawn(command!, [...prefix, ...args], {
@@ -69,7 +75,9 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   } catch {
     json = undefined
   }
-  return { code, stdout, stderr, cwd, json, files, everything: [stdout, stderr, ...Object.values(files)].join('\n') }
+  const everything = [stdout, stderr, ...Object.values(files)].join('\n')
+  recordArtifacts('cli', everything)
+  return { code, stdout, stderr, cwd, json, files, everything }
 }
 
 /** `KEY=value` lines -> object. */

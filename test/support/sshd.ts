@@ -5,6 +5,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { recordSecret } from './artifacts.js'
 import { promisify } from 'node:util'
 import { freePort } from './registry.js'
 
@@ -38,7 +39,10 @@ let keyCount = 0
 async function keygen(dir: string, passphrase = ''): Promise<KeyPair & { path: string }> {
   const path = join(dir, `key${++keyCount}`)
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', `test-key-${keyCount}`, '-f', path])
-  return { path, privateKey: await readFile(path, 'utf8'), publicKey: (await readFile(`${path}.pub`, 'utf8')).trim() }
+  const privateKey = await readFile(path, 'utf8')
+  recordSecret(privateKey)
+  if (passphrase.length >= 8) recordSecret(passphrase)
+  return { path, privateKey, publicKey: (await readFile(`${path}.pub`, 'utf8')).trim() }
 }
 
 /** Resolves once the server sends its SSH banner (it listens and is ready to talk). */
