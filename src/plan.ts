@@ -318,15 +318,19 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number): R
   return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes }
 }
 
-/** Blobs (manifest bodies, configs, layers) that deleted manifests reference and no kept one in any repository does. */
-function reclaimableBytes(inventory: Inventory, plans: RepositoryPlan[]): number {
+/**
+ * Blobs (manifest bodies, configs, layers) that deleted manifests reference and no kept one in any repository does.
+ * Deletions in `spared` count as kept, to learn what the others free without them.
+ */
+function reclaimableBytes(inventory: Inventory, plans: RepositoryPlan[], spared = new Set<PlannedManifest>()): number {
   const kept = new Set<string>()
   const freed = new Map<string, number>()
   inventory.repositories.forEach((repo, i) => {
-    const decisions = new Map(plans[i]?.manifests.map((planned) => [planned.digest, planned.decision]))
+    const deleted = plans[i]?.manifests.filter((p) => p.decision === 'delete' && !spared.has(p)).map((p) => p.digest)
+    const deleting = new Set(deleted)
     for (const manifest of repo.manifests.values()) {
       const blobs = [{ digest: manifest.digest, size: manifest.size }, ...manifest.blobs]
-      if (decisions.get(manifest.digest) === 'delete') for (const blob of blobs) freed.set(blob.digest, blob.size)
+      if (deleting.has(manifest.digest)) for (const blob of blobs) freed.set(blob.digest, blob.size)
       else for (const blob of blobs) kept.add(blob.digest)
     }
   })
@@ -335,7 +339,24 @@ function reclaimableBytes(inventory: Inventory, plans: RepositoryPlan[]): number
   return total
 }
 
+/** Deletions that happen because an untagged image goes: the image itself, its children, signatures and referrers. */
+function untaggedDeletions(plans: RepositoryPlan[]): Set<PlannedManifest> {
+  const out = new Set<PlannedManifest>()
+  for (const repo of plans) {
+    const byDigest = new Map(repo.manifests.map((m) => [m.digest, m]))
+    const rooted = (m: PlannedManifest | undefined, depth: number): boolean =>
+      m !== undefined &&
+      depth < 100 &&
+      (m.role === 'untagged' || (m.role !== 'image' && m.parent !== undefined && rooted(byDigest.get(m.parent), depth + 1)))
+    for (const m of repo.manifests) if (m.decision === 'delete' && rooted(m, 0)) out.add(m)
+  }
+  return out
+}
+
 export function plan(inventory: Inventory, rules: Rules, now: number): Plan {
   const repositories = inventory.repositories.map((repo) => planRepository(repo, rules, now))
-  return { repositories, reclaimableBytes: reclaimableBytes(inventory, repositories) }
+  const total = reclaimableBytes(inventory, repositories)
+  // What deleting untagged images adds to the estimate (a blob freed only because both kinds go counts here).
+  const untagged = total - reclaimableBytes(inventory, repositories, untaggedDeletions(repositories))
+  return { repositories, reclaimableBytes: total, untaggedReclaimableBytes: untagged }
 }

@@ -7,7 +7,8 @@ import { plan } from './plan.js'
 import { RegistryClient } from './registry/client.js'
 import { toJson } from './report/json.js'
 import { addUntagged } from './untagged.js'
-import type { ApplyResult, GcResult, Inventory, Io, Plan, Settings } from './types.js'
+import type { Shell } from './gc/shell.js'
+import type { ApplyResult, GcResult, Inventory, Io, Logger, Plan, Settings } from './types.js'
 
 export interface RunResult {
   settings: Settings
@@ -18,8 +19,10 @@ export interface RunResult {
   gc: GcResult | undefined
   /** HTTP requests by kind, for the report and the benchmark. */
   requests: Record<string, number>
-  /** Why the run must end non-zero although it finished (skipped repositories, failed deletions). */
+  /** Why the run must end non-zero although it finished (skipped repositories, failed deletions, failed GC). */
   failures: string[]
+  /** What the run could not do as asked but worked around (untagged not listed, storage not measured). */
+  warnings: string[]
 }
 
 export async function run(settings: Settings, io: Io): Promise<RunResult> {
@@ -32,18 +35,30 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   }
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   try {
+    const warnings: string[] = []
     let current: Inventory = { repositories: [] }
     if (settings.prune) {
       current = await log.group('Inventory', () => inventory(client, settings, log))
-      if (settings.untagged === 'delete') current = await addUntagged(current, client, shell, settings, log)
+      if (settings.untagged === 'delete') {
+        current = await addUntagged(current, client, shell, settings, log)
+        const unlisted = current.repositories.find((r) => r.untagged === undefined && r.untaggedNote)
+        if (unlisted?.untaggedNote) warnings.push(unlisted.untaggedNote)
+      }
     }
     const planned = plan(current, settings, io.now())
     await writeFile(settings.planFile, '') // fail early on an unwritable path, before anything is deleted
-    const storageBytesBefore = shell ? await measureBefore(shell, settings.gc) : undefined
+    const storage = shell ? await measureStorage(shell, settings, log) : { storageBytesBefore: undefined }
     const applied = settings.prune && !settings.dryRun ? await log.group('Delete', () => apply(client, planned, settings, log)) : undefined
-    const gc = shell
-      ? await collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: blobSizes(current), storageBytesBefore }, log)
-      : undefined
+    // A failing collector must not cost the record of what was deleted: it becomes a failure of the finished run.
+    let gc: GcResult | undefined
+    let gcFailure: string | undefined
+    if (shell) {
+      try {
+        gc = await collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: blobSizes(current), ...storage }, log)
+      } catch (error) {
+        gcFailure = (error as Error).message
+      }
+    }
     const result: RunResult = {
       settings,
       startedAt,
@@ -51,12 +66,27 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
       applied,
       gc,
       requests: { ...client.stats },
-      failures: failures(settings, planned, applied),
+      failures: [...failures(settings, planned, applied), ...(gcFailure ? [gcFailure] : [])],
+      warnings,
     }
     await writeFile(settings.planFile, `${JSON.stringify(toJson(result), null, 2)}\n`)
     return result
   } finally {
     await Promise.allSettled([client.close(), shell?.close()])
+  }
+}
+
+/** `du -sb` of storage-path before the first delete; a failure is kept for the report, GC then counts blob sizes. */
+async function measureStorage(
+  shell: Shell,
+  settings: Settings,
+  log: Logger,
+): Promise<{ storageBytesBefore: number | undefined; storageUnreadable?: string }> {
+  try {
+    return { storageBytesBefore: await measureBefore(shell, settings.gc) }
+  } catch (error) {
+    log.warning((error as Error).message)
+    return { storageBytesBefore: undefined, storageUnreadable: (error as Error).message }
   }
 }
 

@@ -135,6 +135,8 @@ export interface Plan {
   repositories: RepositoryPlan[]
   /** Blobs (layers, configs, manifests) that only deleted manifests reference, summed. */
   reclaimableBytes: number
+  /** What deleting untagged images (issue 7) adds to `reclaimableBytes`. */
+  untaggedReclaimableBytes: number
 }
 
 export interface RepositoryApplyResult {
@@ -163,6 +165,10 @@ export interface GcResult {
   /** Measured bytes freed: the du drop, else the sum of the sizes of the blobs GC reported deleting. */
   reclaimedBytes: number
   measuredBy: 'du' | 'blob-sizes'
+  /** Sum of the sizes (known from the manifests read) of the blobs GC deleted: the blob data in `reclaimedBytes`. */
+  blobBytesDeleted: number
+  /** Blobs GC deleted that no manifest this run read references (orphaned before, or in other repositories). */
+  blobsOfUnknownSize: number
   warnings: string[]
 }
 

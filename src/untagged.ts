@@ -28,8 +28,9 @@ export async function addUntagged(
     log.warning(note)
     return unlisted(note)
   }
-  // Ordering untagged images by age needs their configs only when some of them are kept.
-  const dates = settings.keepUntagged > 0 ? new ConfigDates(client) : undefined
+  // Their configs (for `created`) only where a rule needs an age: keep-untagged ranks by it, older-than compares it.
+  const dated = settings.keepUntagged > 0 || settings.olderThanMs !== undefined
+  const dates = dated ? new ConfigDates(client) : undefined
   const repositories = await Promise.all(
     inv.repositories.map((repo) => withUntagged(repo, revisions.get(repo.name) ?? [], client, settings, dates)),
   )

@@ -26,6 +26,8 @@ export interface CollectOptions {
   blobSizes: Map<string, number>
   /** From `measureBefore`, taken before the first API delete. */
   storageBytesBefore: number | undefined
+  /** Why `measureBefore` failed, if it did: then bytes are counted from blob sizes, and the summary says why. */
+  storageUnreadable?: string
 }
 
 export interface GcOutcome extends GcResult {
@@ -78,7 +80,21 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
 
   const mode = gc.mode === 'local' ? 'local' : 'ssh'
   return log.group('Garbage collection', async () => {
-    const before = options.storageBytesBefore ?? (gc.storagePath ? await measure(shell, gc.storagePath) : undefined)
+    // An unreadable storage-path costs the du measurement, not the run: the blob sizes still count what GC freed.
+    const measureOrWarn = async (): Promise<number | undefined> => {
+      try {
+        return await measure(shell, gc.storagePath)
+      } catch (e) {
+        warnings.push(`${(e as Error).message} Reclaimed bytes are the sizes of the blobs the collector deleted instead.`)
+        return undefined
+      }
+    }
+    if (options.storageUnreadable) {
+      warnings.push(`${options.storageUnreadable} Reclaimed bytes are the sizes of the blobs the collector deleted instead.`)
+    }
+    const before = options.storageUnreadable
+      ? undefined
+      : (options.storageBytesBefore ?? (gc.storagePath ? await measureOrWarn() : undefined))
     let failure: Error | undefined
     let output = parseCollectorOutput('', '')
     try {
@@ -106,8 +122,11 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
       )
     }
 
-    const after = gc.storagePath ? await measure(shell, gc.storagePath) : undefined
+    const after = before !== undefined ? await measureOrWarn() : undefined
     const blobsDeleted = dryRun ? [] : deletedBlobs(output)
+    // The blob data GC deleted, by the sizes the manifests give; du also counts the directories and link files.
+    const unknown = blobsDeleted.filter((d) => !options.blobSizes.has(d))
+    const blobBytesDeleted = blobsDeleted.reduce((sum, d) => sum + (options.blobSizes.get(d) ?? 0), 0)
     let reclaimedBytes = 0
     let measuredBy: GcResult['measuredBy'] = 'blob-sizes'
     if (before !== undefined && after !== undefined) {
@@ -117,8 +136,7 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
         warnings.push(`The storage grew by ${after - before} bytes during the run (uploads?), so reclaimed bytes show 0.`)
       }
     } else if (!dryRun) {
-      const unknown = blobsDeleted.filter((d) => !options.blobSizes.has(d))
-      reclaimedBytes = blobsDeleted.reduce((sum, d) => sum + (options.blobSizes.get(d) ?? 0), 0)
+      reclaimedBytes = blobBytesDeleted
       if (unknown.length > 0) {
         warnings.push(
           `${unknown.length} of the ${blobsDeleted.length} blobs GC deleted were not referenced by any manifest this run ` +
@@ -143,6 +161,8 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
       storageBytesAfter: after,
       reclaimedBytes,
       measuredBy,
+      blobBytesDeleted,
+      blobsOfUnknownSize: unknown.length,
       warnings,
       blobsEligibleDigests: output.eligibleBlobs,
     }

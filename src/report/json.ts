@@ -44,5 +44,6 @@ export function toJson(result: RunResult): object {
     })),
     gc: result.gc ?? null,
     failures: result.failures,
+    warnings: result.warnings,
   }
 }

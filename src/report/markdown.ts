@@ -16,7 +16,7 @@ export function toMarkdown(result: RunResult): string {
     `## registry-prune: ${esc(new URL(result.settings.registry).host)}`,
     dry ? '> [!NOTE]\n> **Dry run**: nothing was deleted. This is exactly what a real run would do.' : '',
     ...result.failures.map((f) => `> [!CAUTION]\n> ${esc(f)}`),
-    ...(result.gc?.warnings ?? []).map((w) => `> [!WARNING]\n> ${esc(w)}`),
+    ...[...result.warnings, ...(result.gc?.warnings ?? [])].map((w) => `> [!WARNING]\n> ${esc(w)}`),
     totalsTable(t, dry),
     gcSection(result, t),
     repositoryTable(repos, dry),
@@ -50,40 +50,69 @@ function totalsTable(t: Totals, dry: boolean): string {
 
 function gcSection(result: RunResult, t: Totals): string {
   const gc = result.gc
+  const mode = result.settings.gc.mode
+  if (!gc && mode !== 'off') {
+    return `### Garbage collection (${mode}): failed\n\nThe collector did not finish (the problem is above), so nothing was ` +
+      'measured, and the blobs of deleted manifests stay on disk until it runs.'
+  }
   if (!gc) {
     return result.settings.dryRun
       ? ''
       : '_API deletes free no disk space by themselves: run the registry\'s garbage collector (input `garbage-collect`)._'
   }
   const how = gc.measuredBy === 'du' ? 'drop of `du -sb` of the storage root' : 'sizes of the blobs the collector deleted'
-  const lines = [
+  const data = gc.blobBytesDeleted
+  const table = [
     `### Garbage collection (${gc.mode}${gc.dryRun ? ', dry run' : ''})`,
-    '| estimate from the plan | measured on the host | blobs deleted |',
-    '| ---: | ---: | ---: |',
-    `| ${formatBytes(t.reclaimableBytes)} | ${gc.dryRun ? 'nothing (dry run)' : formatBytes(gc.reclaimedBytes)} | ${gc.blobsDeleted.length} |`,
-    '',
-    `Measured by: ${how}.`,
+    '| estimate from the plan | measured on the host | blob data deleted | blobs deleted |',
+    '| ---: | ---: | ---: | ---: |',
+    `| ${formatBytes(t.reclaimableBytes)} | ${gc.dryRun ? 'nothing (dry run)' : formatBytes(gc.reclaimedBytes)} | ${
+      gc.dryRun ? '-' : formatBytes(data)
+    } | ${gc.blobsDeleted.length} |`,
   ]
+  const paragraphs = [`Measured by: ${how}.`]
   if (gc.dryRun) {
-    lines.push(
+    paragraphs.push(
       `The collector, run with \`--dry-run\`, reports ${gc.blobsEligible ?? 0} blobs already eligible for deletion: ` +
         'orphaned before this run. The effect of this run is the estimate.',
     )
-  } else if (gc.reclaimedBytes !== t.reclaimableBytes) {
-    lines.push(
-      gc.reclaimedBytes > t.reclaimableBytes
-        ? 'The host freed more than the estimate: blobs orphaned before this run (earlier deletes, aborted uploads) were ' +
-            'collected too' + (gc.measuredBy === 'du' ? ', and `du` also counts link files and directories.' : '.')
-        : 'The host freed less than the estimate: blobs shared with repositories this run did not inventory stay, ' +
-            'as do blobs still referenced by untagged manifests.',
-    )
+  } else {
+    paragraphs.push(...gcDifferences(gc, t))
   }
-  return lines.join('\n')
+  return [table.join('\n'), ...paragraphs].join('\n\n')
+}
+
+/** Why the estimate and the measured bytes differ, from what the collector deleted (issue 3: say why). */
+function gcDifferences(gc: NonNullable<RunResult['gc']>, t: Totals): string[] {
+  const out: string[] = []
+  const data = gc.blobBytesDeleted
+  const unknown = gc.blobsOfUnknownSize
+  if (gc.measuredBy === 'du' && gc.reclaimedBytes > data) {
+    out.push(
+      `Of the ${formatBytes(gc.reclaimedBytes)} measured, ${formatBytes(data)} is the data of the deleted blobs this run ` +
+        `knows; the other ${formatBytes(gc.reclaimedBytes - data)} is ` +
+        (unknown > 0 ? `${unknown} blobs orphaned before this run (or in repositories it did not read), and ` : '') +
+        'the directories and link files the registry removed with them: `du` counts every directory (4 KiB on most ' +
+        'filesystems) whatever the size of the blob in it, which weighs only where blobs are small.',
+    )
+  } else if (unknown > 0) {
+    out.push(`${unknown} deleted blobs were orphaned before this run (or in repositories it did not read): their ` +
+      'size is unknown and not counted.')
+  }
+  if (data < t.reclaimableBytes) {
+    out.push(
+      `The collector deleted ${formatBytes(t.reclaimableBytes - data)} less blob data than the estimate: manifests ` +
+        'spared at the re-check keep theirs, and blobs shared with repositories this run did not inventory stay.',
+    )
+  } else if (data === t.reclaimableBytes && unknown === 0) {
+    out.push('The blob data deleted is exactly the estimate.')
+  }
+  return out
 }
 
 function repositoryTable(repos: RepositoryOutcome[], dry: boolean): string {
   if (repos.length === 0) return '_No repository matched `repositories`._'
-  const head = `| repository | kept | ${dry ? 'would delete' : 'deleted'} | size of deleted | note |`
+  const head = `| repository | kept | ${dry ? 'would delete' : 'deleted'} | size of deleted (shared layers included) | note |`
   const rows = repos.map(({ plan, manifests, error }) => {
     const images = manifests.filter((m) => isImage(m.manifest))
     const removed = manifests.filter((m) => m.outcome === 'deleted' || m.outcome === 'would delete')

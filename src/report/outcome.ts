@@ -56,7 +56,8 @@ export function totals(result: RunResult, repos = outcomes(result)): Totals {
     imagesKept: all.filter((m) => !gone(m.outcome) && isImage(m.manifest)).length,
     imagesDeleted: deletedImages.length,
     untaggedDeleted: untagged.length,
-    untaggedBytes: untagged.reduce((sum, m) => sum + m.manifest.size, 0),
+    // What deleting them frees (shared layers counted once, and not when kept elsewhere), as the plan estimates it.
+    untaggedBytes: result.plan.untaggedReclaimableBytes,
     manifestsDeleted: all.filter((m) => gone(m.outcome)).length,
     reclaimableBytes: result.plan.reclaimableBytes,
     reclaimedBytes: result.gc?.reclaimedBytes,

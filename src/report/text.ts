@@ -49,6 +49,7 @@ export function toText(result: RunResult): string {
       '',
       `Garbage collection (${gc.mode}${gc.dryRun ? ', dry run' : ''})`,
       row('Blobs deleted', String(gc.blobsDeleted.length)),
+      ...(!gc.dryRun ? [row('Blob data deleted', formatBytes(gc.blobBytesDeleted))] : []),
       row(
         'Measured on the host',
         gc.dryRun
@@ -60,6 +61,7 @@ export function toText(result: RunResult): string {
   } else if (!dry && result.settings.prune) {
     lines.push('', 'API deletes free no disk space by themselves: run the registry\'s garbage collector (--garbage-collect).')
   }
+  for (const warning of result.warnings) lines.push(`warning: ${printable(warning)}`)
   if (result.failures.length > 0) {
     lines.push('', 'Problems:', ...result.failures.map((f) => `  - ${printable(f)}`))
   }
