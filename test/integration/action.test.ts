@@ -4,24 +4,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { countingServer, NODE24, runAction, type ActionRun } from '../support/action.js'
-import { pushFixtures, type Fixtures } from '../support/fixtures.js'
-import { resolveTag, tagList, type Target } from '../support/push.js'
+import { countingServer, decisions, NODE24, runAction } from '../support/action.js'
+import { pushFixtures, snapshot, type Fixtures } from '../support/fixtures.js'
+import { resolveTag } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
-
-/** tag -> digest for every tag of every fixture repository, as the registry answers now. */
-async function snapshot(t: Target, fx: Fixtures): Promise<Record<string, string | undefined>> {
-  const out: Record<string, string | undefined> = {}
-  for (const repo of Object.keys(fx.tags)) {
-    for (const tag of await tagList(t, repo)) out[`${repo}:${tag}`] = await resolveTag(t, repo, tag)
-  }
-  return out
-}
-
-const decisions = (run: ActionRun): Record<string, string> =>
-  Object.fromEntries(
-    (run.plan?.repositories ?? []).flatMap((r) => r.images.map((i) => [`${r.name}@${i.digest}`, `${i.decision}: ${i.reason}`])),
-  )
 
 describe('the action on the fixture registry', () => {
   let reg: TestRegistry
@@ -43,7 +29,7 @@ describe('the action on the fixture registry', () => {
     // The real run on Node 24, the runtime action.yml declares; the dry run above ran on this machine's Node 20.
     const real = await runAction({ registry: reg.url, 'keep-count': '2' }, {}, NODE24)
     expect(real.code, real.stdout + real.stderr).toBe(0)
-    expect(decisions(real)).toEqual(decisions(dry))
+    expect(decisions(real.plan)).toEqual(decisions(dry.plan))
     expect(real.outputs['deleted-count']).toBe(dry.outputs['deleted-count'])
     expect(real.outputs['reclaimable-bytes']).toBe(dry.outputs['reclaimable-bytes'])
 

@@ -8,15 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { INPUTS } from '../../src/inputs.js'
 import { countingServer, runAction } from '../support/action.js'
 import {
-  decisions,
   parseDotenv,
   prunedLikeTheAction,
   runCli,
-  snapshot,
   startHtpasswdRegistry,
 } from '../support/cli.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import { freePort, startRegistry, type TestRegistry } from '../support/registry.js'
+import { snapshot } from '../support/fixtures.js'
+import { decisions } from '../support/action.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const packageVersion = async (): Promise<string> =>

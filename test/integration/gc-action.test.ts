@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../support/action.js'
-import { pushFixtures, type Fixtures } from '../support/fixtures.js'
-import { ACCEPT, pullsCompletely, pushImage, resolveTag, tagList, type Target } from '../support/push.js'
+import { pushFixtures, snapshot, type Fixtures } from '../support/fixtures.js'
+import { ACCEPT, pullsCompletely, pushImage, resolveTag } from '../support/push.js'
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../support/registry.js'
 import { startSshd, type TestSshd } from '../support/sshd.js'
 
@@ -74,14 +74,6 @@ function removed(before: ReturnType<typeof tree>, after: ReturnType<typeof tree>
   }
 }
 
-/** tag -> digest for every tag of every fixture repository, as the registry answers now. */
-async function snapshot(t: Target, fx: Fixtures): Promise<Record<string, string | undefined>> {
-  const out: Record<string, string | undefined> = {}
-  for (const repo of Object.keys(fx.tags)) {
-    for (const tag of await tagList(t, repo)) out[`${repo}:${tag}`] = await resolveTag(t, repo, tag)
-  }
-  return out
-}
 
 /** Blobs the collector would delete right now (orphaned), by its own dry run. */
 function orphaned(reg: TestRegistry): number {

@@ -11,7 +11,6 @@ import { runAction, type ActionRun, type PlanJson } from '../support/action.js'
 import {
   CLI_ENTRY,
   cleanEnv,
-  decisions,
   parseDotenv,
   prunedLikeTheAction,
   startHtpasswdRegistry,
@@ -20,6 +19,7 @@ import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import type { Target } from '../support/push.js'
 import type { TestRegistry } from '../support/registry.js'
 import { recordArtifacts, recordSecret } from '../support/artifacts.js'
+import { decisions } from '../support/action.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const TOOLS_BIN = join(ROOT, 'tools/node_modules/.bin')

@@ -102,3 +102,10 @@ export async function countingServer(): Promise<{ url: string; connections: () =
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
 }
+
+/** digest -> decision and reason, for comparing the plans of two runs. */
+export function decisions(plan: PlanJson | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (plan?.repositories ?? []).flatMap((r) => r.images.map((i) => [`${r.name}@${i.digest}`, `${i.decision}: ${i.reason}`])),
+  )
+}

@@ -1,6 +1,6 @@
 // Runs the bundled CLI the way a user does (`node dist/cli/index.js`, or an installed `registry-prune`), in a fresh
 // working directory, and gathers everything it left behind for the assertions and the secret scans. Also the fixture
-// helpers the CLI and GitLab tests share: an htpasswd registry, and the tag -> digest snapshot of the fixtures.
+// helpers the CLI and GitLab tests share: an htpasswd registry, and the expected outcome of a real run.
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { recordArtifacts, recordSecret } from './artifacts.js'
 import type { PlanJson } from './action.js'
 import type { Fixtures } from './fixtures.js'
-import { resolveTag, tagList, type Target } from './push.js'
+import { resolveTag, type Target } from './push.js'
 import { startRegistry, type TestRegistry } from './registry.js'
 
 export const CLI_ENTRY = join(import.meta.dirname, '../../dist/cli/index.js')
@@ -101,13 +101,6 @@ export async function startHtpasswdRegistry(user: string, password: string): Pro
 }
 
 /** tag -> digest for every tag of every fixture repository, as the registry answers now. */
-export async function snapshot(t: Target, fx: Fixtures): Promise<Record<string, string | undefined>> {
-  const out: Record<string, string | undefined> = {}
-  for (const repo of Object.keys(fx.tags)) {
-    for (const tag of await tagList(t, repo)) out[`${repo}:${tag}`] = await resolveTag(t, repo, tag)
-  }
-  return out
-}
 
 /**
  * The fixture registry after a real run with keep-count 2 (the outcome the action test asserts): every kept tag
@@ -137,8 +130,3 @@ export async function prunedLikeTheAction(t: Target, fx: Fixtures): Promise<stri
 }
 
 /** image digest -> `decision: reason`, over every repository of a plan. */
-export function decisions(plan: PlanJson | undefined): Record<string, string> {
-  return Object.fromEntries(
-    (plan?.repositories ?? []).flatMap((r) => r.images.map((i) => [`${r.name}@${i.digest}`, `${i.decision}: ${i.reason}`])),
-  )
-}

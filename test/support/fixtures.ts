@@ -1,7 +1,7 @@
 // The fixture registry every front door is tested on (action, CLI, GitLab component): Docker v2 and OCI images, a
 // multi-arch index with untagged children, tags aliasing one digest, cosign signatures, names with slashes, and a base
 // layer shared across repositories. With `keep-count: 2` and `keep-tags: latest` the expected outcome is below.
-import { pushImage, pushIndex, pushSignature, type Target } from './push.js'
+import { pushImage, pushIndex, pushSignature, resolveTag, tagList, type Target } from './push.js'
 
 export interface Digests {
   old: string
@@ -119,4 +119,13 @@ export async function pushFixtures(t: Target): Promise<Fixtures> {
     keptChildren: { [app]: [d.v130amd, d.v130arm] },
     deletedChildren: { [cli]: [d.cli09amd, d.cli09arm] },
   }
+}
+
+/** tag -> digest for every tag of every fixture repository, as the registry answers now. */
+export async function snapshot(t: Target, fx: Fixtures): Promise<Record<string, string | undefined>> {
+  const out: Record<string, string | undefined> = {}
+  for (const repo of Object.keys(fx.tags)) {
+    for (const tag of await tagList(t, repo)) out[`${repo}:${tag}`] = await resolveTag(t, repo, tag)
+  }
+  return out
 }
