@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { countingServer, runAction } from '../support/action.js'
 import { recordArtifacts } from '../support/artifacts.js'
-import { BAD } from '../support/bad-inputs.js'
+import { BAD, rowName } from '../support/bad-inputs.js'
 
 // An environment variable cannot hold a NUL byte (neither can a runner's input): those rows stay unit-tested only.
 const ROWS = BAD.filter(([, values]) => !Object.values(values).some((v) => v.includes('\u0000')))
@@ -27,7 +27,8 @@ describe('bad inputs through the bundled Action', () => {
 
   test('most of the table runs end to end', () => expect(ROWS.length).toBeGreaterThanOrEqual(BAD.length - 2))
 
-  test.concurrent.each(ROWS)('%s: %j', async (input, values, says) => {
+  const named = ROWS.map(([input, values, says]) => [input, rowName(values), values, says] as const)
+  test.concurrent.each(named)('%s: %s', async (input, _name, values, says) => {
     const run = await runAction({ registry: server.url, ...values })
     recordArtifacts(`bad-input-${input}`, run.everything)
     expect(run.code, run.stdout + run.stderr).toBe(1)

@@ -2,7 +2,7 @@
 // (That no request is sent before this is shown by the lead's entry-point test; parseSettings itself has no network.)
 import { describe, expect, test } from 'vitest'
 import { InputError, parseSettings } from '../../src/inputs.js'
-import { BAD } from '../support/bad-inputs.js'
+import { BAD, rowName } from '../support/bad-inputs.js'
 
 const noFiles = {
   readFile: (path: string): string => {
@@ -29,7 +29,8 @@ function failure(values: Record<string, string>): InputError {
 describe('bad inputs', () => {
   test('the table is big enough', () => expect(BAD.length).toBeGreaterThanOrEqual(30))
 
-  test.each(BAD)('%s: %j', (input, values, says) => {
+  const named = BAD.map(([input, values, says]) => [input, rowName(values), values, says] as const)
+  test.each(named)('%s: %s', (input, _name, values, says) => {
     const error = failure(values)
     expect(error.input).toBe(input)
     expect(error.message).toContain(input)
