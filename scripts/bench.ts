@@ -1,0 +1,124 @@
+// npm run bench: how fast registry-prune reads a registry, against the registry's own ceiling (issue 6).
+// Starts a real registry, pushes a fixture through the API, then measures (a) a minimal keep-alive client getting the
+// same information and (b) our whole dry run as a user runs it, at two sizes. Figures, not a timed test.
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startRegistry } from '../test/support/registry.js'
+import { BENCH_HELP, parseBenchArgs, smallSize, type BenchArgs } from './bench/args.js'
+import { measureCeiling } from './bench/ceiling.js'
+import { fixtureCounts, type FixtureSpec } from './bench/fixture.js'
+import { bestOf, formatTable, growth, sizeFigures, verdicts, type SizeFigures } from './bench/figures.js'
+import { measureOurs, snapshotCli } from './bench/ours.js'
+import { populate } from './bench/populate.js'
+
+const say = (message: string): void => {
+  process.stderr.write(`${message}\n`)
+}
+
+async function measureSize(args: BenchArgs, cli: string, tags: number, repos: number): Promise<{ best: SizeFigures; rounds: SizeFigures[] }> {
+  const spec: FixtureSpec = { tags, repos, mode: args.mode }
+  const counts = fixtureCounts(spec)
+  const storageRoot = await mkdtemp(join(args.storage === 'tmpfs' ? '/dev/shm' : tmpdir(), 'registry-prune-bench-'))
+  const registry = await startRegistry({ storage: join(storageRoot, 'storage') })
+  try {
+    say(`populating ${registry.url}: ${counts.tags} tags, ${counts.images} images, ${counts.indexes} indexes in ${repos} repositories (${args.mode})`)
+    let last = 0
+    const pushed = await populate(registry.url, spec, {
+      concurrency: args.pushConcurrency,
+      progress: (done) => {
+        if (performance.now() - last < 5000) return
+        last = performance.now()
+        say(`  ${done}/${counts.tags} tags pushed`)
+      },
+    })
+    say(`  pushed in ${pushed.seconds.toFixed(1)} s (${pushed.requests} requests)`)
+    // The first read after pushing was slower here (354 against 626 tags/s, once): one unmeasured pass first, so
+    // neither side gets the registry warm from the other.
+    const warm = await measureCeiling(registry.url, args.concurrency)
+    if (warm.tags !== counts.tags) throw new Error(`the registry lists ${warm.tags} tags, the fixture pushed ${counts.tags}`)
+    say(`  warm-up read in ${warm.seconds.toFixed(1)} s`)
+    const rounds: SizeFigures[] = []
+    for (let round = 1; round <= args.rounds; round++) {
+      const load = loadavg()[0]!.toFixed(2)
+      const runCeiling = () => measureCeiling(registry.url, args.concurrency)
+      const runOurs = () =>
+        measureOurs(registry.url, {
+          entry: cli,
+          concurrency: args.concurrency,
+          args: ['--keep-count', String(args.keepCount)],
+          ...(args.cpuProf ? { cpuProfileDir: args.cpuProf } : {}),
+        })
+      // Alternate which side goes first, so a slow spell on the shared machine does not always hit the same one.
+      let ceiling
+      let ours
+      if (round % 2 === 1) {
+        ceiling = await runCeiling()
+        ours = await runOurs()
+      } else {
+        ours = await runOurs()
+        ceiling = await runCeiling()
+      }
+      const figures = sizeFigures({ tags: counts.tags, repos, images: counts.images }, ceiling, ours)
+      rounds.push(figures)
+      say(
+        `  round ${round} (load ${load}): minimal ${figures.ceilingTagsPerSecond.toFixed(0)} tags/s, ` +
+          `ours ${figures.oursTagsPerSecond.toFixed(0)} tags/s (${(figures.ratio * 100).toFixed(0)}%), ` +
+          `${figures.requestsPerTag.toFixed(3)} requests/tag, peak RSS ${figures.peakRssMiB.toFixed(0)} MiB`,
+      )
+    }
+    return { best: bestOf(rounds), rounds }
+  } finally {
+    await registry.stop()
+    await rm(storageRoot, { recursive: true, force: true })
+  }
+}
+
+async function main(): Promise<number> {
+  let args: BenchArgs
+  try {
+    args = parseBenchArgs(process.argv.slice(2), existsSync('/dev/shm'))
+  } catch (error) {
+    say(`bench: ${(error as Error).message}\n\n${BENCH_HELP}`)
+    return 2
+  }
+  if (args.help) {
+    process.stdout.write(BENCH_HELP)
+    return 0
+  }
+  const started = new Date().toISOString()
+  const small = smallSize(args)
+  const cli = await snapshotCli()
+  let smallRun
+  let largeRun
+  try {
+    // The small size first: it is quick, and a broken setup shows before the long populate.
+    smallRun = small ? await measureSize(args, cli.entry, small.tags, small.repos) : undefined
+    largeRun = await measureSize(args, cli.entry, args.tags, args.repos)
+  } finally {
+    await cli.remove()
+  }
+  const judged = verdicts(args.mode, largeRun.best, smallRun?.best)
+  const sizes = [...(smallRun ? [smallRun.best] : []), largeRun.best]
+  const table = `registry-prune benchmark: ${args.mode} fixture, concurrency ${args.concurrency}, keep-count ${args.keepCount}, ` +
+    `${args.storage} storage, best of ${args.rounds} round(s)\n\n${formatTable(sizes, judged)}`
+  const json = {
+    startedAt: started,
+    node: process.version,
+    settings: { ...args, json: undefined, help: undefined },
+    sizes,
+    rounds: { ...(smallRun ? { small: smallRun.rounds } : {}), large: largeRun.rounds },
+    growth: smallRun ? growth(largeRun.best, smallRun.best) : undefined,
+    targets: judged,
+  }
+  if (args.json) {
+    say(table)
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  } else {
+    process.stdout.write(table)
+  }
+  return 0
+}
+
+process.exitCode = await main()
