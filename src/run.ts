@@ -1,11 +1,13 @@
 // One run, the same for every front door: inventory -> plan -> apply -> gc. Reporting is the caller's.
+import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { finished } from 'node:stream/promises'
 import { apply } from './apply.js'
 import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
 import { inventory } from './inventory.js'
 import { plan } from './plan.js'
 import { RegistryClient } from './registry/client.js'
-import { toJson } from './report/json.js'
+import { writeJson } from './report/json.js'
 import { addUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
 import type { ApplyResult, GcResult, Inventory, Io, Logger, Plan, Settings } from './types.js'
@@ -69,11 +71,18 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
       failures: [...failures(settings, planned, applied), ...(gcFailure ? [gcFailure] : [])],
       warnings,
     }
-    await writeFile(settings.planFile, `${JSON.stringify(toJson(result), null, 2)}\n`)
+    await writePlanFile(result)
     return result
   } finally {
     await Promise.allSettled([client.close(), shell?.close()])
   }
+}
+
+async function writePlanFile(result: RunResult): Promise<void> {
+  const out = createWriteStream(result.settings.planFile)
+  await writeJson(result, out)
+  out.end()
+  await finished(out)
 }
 
 /** `du -sb` of storage-path before the first delete; a failure is kept for the report, GC then counts blob sizes. */

@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises'
 import { InputError, parseSettings } from '../inputs.js'
 import { redactingLogger, redactor, secretsOf } from '../redact.js'
-import { toJson } from '../report/json.js'
+import { writeJson } from '../report/json.js'
 import { toMarkdown } from '../report/markdown.js'
 import { outputs } from '../report/outcome.js'
 import { toText } from '../report/text.js'
@@ -12,10 +12,11 @@ import { VERSION } from '../version.js'
 import { envName, parseCliArgs, rawInput, SECRET_INPUTS, UsageError } from './args.js'
 import { toDotenv } from './dotenv.js'
 import { helpText } from './help.js'
+import type { Writable } from 'node:stream'
 import { cliLogger, type Stream } from './logger.js'
 
 export interface CliIo {
-  stdout: Stream
+  stdout: Writable
   stderr: Stream
   env: NodeJS.ProcessEnv
   now?: () => number
@@ -73,7 +74,8 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
   }
   logger.close()
 
-  stdout.write(redact(args.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : toText(result)))
+  if (args.json) await writeJson(result, stdout, redact)
+  else stdout.write(redact(toText(result)))
   try {
     if (args.summaryFile !== undefined) await writeFile(args.summaryFile, redact(toMarkdown(result)))
     if (args.dotenvFile !== undefined) await writeFile(args.dotenvFile, redact(toDotenv(outputs(result))))

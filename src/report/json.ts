@@ -1,8 +1,12 @@
 // The one machine-readable format (DECISIONS 12): the plan file, the CLI's --json and the GitLab plan artifact.
+// It is written in pieces, one repository at a time: for 100,000 tags the whole text is tens of megabytes, and
+// building it (and the object tree behind it) at once would double the run's peak memory.
+import { once } from 'node:events'
+import type { Writable } from 'node:stream'
 import type { RunResult } from '../run.js'
 import type { Settings } from '../types.js'
 import { VERSION } from '../version.js'
-import { outcomes, totals } from './outcome.js'
+import { outcomes, totals, type RepositoryOutcome } from './outcome.js'
 
 /** The settings as they were used, with every secret removed. */
 export function publicSettings(s: Settings): Record<string, unknown> {
@@ -11,9 +15,39 @@ export function publicSettings(s: Settings): Record<string, unknown> {
   return { ...rest, caCert: caCert ? '(set)' : undefined, gc: publicGc }
 }
 
-export function toJson(result: RunResult): object {
-  const repos = outcomes(result)
+function repositoryJson({ plan, manifests, error }: RepositoryOutcome): object {
   return {
+    name: plan.name,
+    order: plan.order,
+    skipped: plan.skipped,
+    error,
+    notes: plan.notes,
+    images: manifests.map(({ manifest: m, outcome, note }) => ({
+      digest: m.digest,
+      tags: m.tags,
+      role: m.role,
+      kind: m.kind,
+      mediaType: m.mediaType,
+      size: m.size,
+      created: m.created === undefined ? undefined : new Date(m.created).toISOString(),
+      parent: m.parent,
+      decision: m.decision,
+      reason: m.reason,
+      outcome,
+      outcomeNote: note,
+    })),
+  }
+}
+
+const PLACEHOLDER = '\u0000repositories\u0000'
+
+/**
+ * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
+ * around the repositories first, then each repository, indented into its place.
+ */
+export function* jsonPieces(result: RunResult): Generator<string> {
+  const repos = outcomes(result)
+  const document = {
     schemaVersion: 1,
     tool: { name: 'registry-prune', version: VERSION },
     startedAt: new Date(result.startedAt).toISOString(),
@@ -21,29 +55,27 @@ export function toJson(result: RunResult): object {
     settings: publicSettings(result.settings),
     totals: totals(result, repos),
     requests: result.requests,
-    repositories: repos.map(({ plan, manifests, error }) => ({
-      name: plan.name,
-      order: plan.order,
-      skipped: plan.skipped,
-      error,
-      notes: plan.notes,
-      images: manifests.map(({ manifest: m, outcome, note }) => ({
-        digest: m.digest,
-        tags: m.tags,
-        role: m.role,
-        kind: m.kind,
-        mediaType: m.mediaType,
-        size: m.size,
-        created: m.created === undefined ? undefined : new Date(m.created).toISOString(),
-        parent: m.parent,
-        decision: m.decision,
-        reason: m.reason,
-        outcome,
-        outcomeNote: note,
-      })),
-    })),
+    repositories: PLACEHOLDER,
     gc: result.gc ?? null,
     failures: result.failures,
     warnings: result.warnings,
+  }
+  const [before, after] = JSON.stringify(document, null, 2).split(JSON.stringify(PLACEHOLDER))
+  if (repos.length === 0) {
+    yield `${before}[]${after}\n`
+    return
+  }
+  yield `${before}[`
+  for (const [i, repo] of repos.entries()) {
+    const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ')
+    yield `${i === 0 ? '' : ','}\n    ${text}`
+  }
+  yield `\n  ]${after}\n`
+}
+
+/** Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. */
+export async function writeJson(result: RunResult, out: Writable, transform = (text: string) => text): Promise<void> {
+  for (const piece of jsonPieces(result)) {
+    if (!out.write(transform(piece))) await once(out, 'drain')
   }
 }
