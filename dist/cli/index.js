@@ -62562,7 +62562,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2710);
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4679);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1236);
 // Entry point of the CLI bundle (dist/cli/index.js, the package's `registry-prune` bin). The shim must come first:
 // see src/shim.ts.
 
@@ -62575,7 +62575,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4679:
+/***/ 1236:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67346,6 +67346,8 @@ function redactingLogger(log, redact) {
     };
 }
 
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: ./src/version.ts
 // Kept equal to package.json's version by a test; a constant keeps the bundles free of a JSON import.
 const VERSION = '0.1.0';
@@ -67406,6 +67408,10 @@ function outputs(result, t = totals(result)) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/json.ts
+// The one machine-readable format (DECISIONS 12): the plan file, the CLI's --json and the GitLab plan artifact.
+// It is written in pieces, one repository at a time: for 100,000 tags the whole text is tens of megabytes, and
+// building it (and the object tree behind it) at once would double the run's peak memory.
+
 
 
 /** The settings as they were used, with every secret removed. */
@@ -67414,9 +67420,37 @@ function publicSettings(s) {
     const { sshPrivateKey: _key, sshPassphrase: _passphrase, ...publicGc } = gc;
     return { ...rest, caCert: caCert ? '(set)' : undefined, gc: publicGc };
 }
-function toJson(result) {
-    const repos = outcomes(result);
+function repositoryJson({ plan, manifests, error }) {
     return {
+        name: plan.name,
+        order: plan.order,
+        skipped: plan.skipped,
+        error,
+        notes: plan.notes,
+        images: manifests.map(({ manifest: m, outcome, note }) => ({
+            digest: m.digest,
+            tags: m.tags,
+            role: m.role,
+            kind: m.kind,
+            mediaType: m.mediaType,
+            size: m.size,
+            created: m.created === undefined ? undefined : new Date(m.created).toISOString(),
+            parent: m.parent,
+            decision: m.decision,
+            reason: m.reason,
+            outcome,
+            outcomeNote: note,
+        })),
+    };
+}
+const PLACEHOLDER = '\u0000repositories\u0000';
+/**
+ * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
+ * around the repositories first, then each repository, indented into its place.
+ */
+function* jsonPieces(result) {
+    const repos = outcomes(result);
+    const document = {
         schemaVersion: 1,
         tool: { name: 'registry-prune', version: VERSION },
         startedAt: new Date(result.startedAt).toISOString(),
@@ -67424,31 +67458,29 @@ function toJson(result) {
         settings: publicSettings(result.settings),
         totals: totals(result, repos),
         requests: result.requests,
-        repositories: repos.map(({ plan, manifests, error }) => ({
-            name: plan.name,
-            order: plan.order,
-            skipped: plan.skipped,
-            error,
-            notes: plan.notes,
-            images: manifests.map(({ manifest: m, outcome, note }) => ({
-                digest: m.digest,
-                tags: m.tags,
-                role: m.role,
-                kind: m.kind,
-                mediaType: m.mediaType,
-                size: m.size,
-                created: m.created === undefined ? undefined : new Date(m.created).toISOString(),
-                parent: m.parent,
-                decision: m.decision,
-                reason: m.reason,
-                outcome,
-                outcomeNote: note,
-            })),
-        })),
+        repositories: PLACEHOLDER,
         gc: result.gc ?? null,
         failures: result.failures,
         warnings: result.warnings,
     };
+    const [before, after] = JSON.stringify(document, null, 2).split(JSON.stringify(PLACEHOLDER));
+    if (repos.length === 0) {
+        yield `${before}[]${after}\n`;
+        return;
+    }
+    yield `${before}[`;
+    for (const [i, repo] of repos.entries()) {
+        const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ');
+        yield `${i === 0 ? '' : ','}\n    ${text}`;
+    }
+    yield `\n  ]${after}\n`;
+}
+/** Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. */
+async function writeJson(result, out, transform = (text) => text) {
+    for (const piece of jsonPieces(result)) {
+        if (!out.write(transform(piece)))
+            await (0,external_node_events_.once)(out, 'drain');
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/format.ts
@@ -67717,6 +67749,8 @@ function tagsOf({ manifest }) {
     return manifest.tags.length > 0 ? printable(manifest.tags.join(', ')) : '(untagged)';
 }
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/registry/errors.ts
 // Errors the registry client raises: each names the request, what the registry said, and what to do.
 class RegistryError extends Error {
@@ -69834,6 +69868,8 @@ async function withUntagged(repo, revisions, client, settings, dates) {
 
 
 
+
+
 async function run(settings, io) {
     const { log } = io;
     const startedAt = io.now();
@@ -69880,12 +69916,18 @@ async function run(settings, io) {
             failures: [...failures(settings, planned, applied), ...(gcFailure ? [gcFailure] : [])],
             warnings,
         };
-        await (0,promises_.writeFile)(settings.planFile, `${JSON.stringify(toJson(result), null, 2)}\n`);
+        await writePlanFile(result);
         return result;
     }
     finally {
         await Promise.allSettled([client.close(), shell?.close()]);
     }
+}
+async function writePlanFile(result) {
+    const out = (0,external_node_fs_namespaceObject.createWriteStream)(result.settings.planFile);
+    await writeJson(result, out);
+    out.end();
+    await (0,external_node_stream_promises_namespaceObject.finished)(out);
 }
 /** `du -sb` of storage-path before the first delete; a failure is kept for the report, GC then counts blob sizes. */
 async function measureStorage(shell, settings, log) {
@@ -70277,7 +70319,10 @@ async function cliMain(argv, io) {
         return fail(EXIT.failure, error instanceof Error ? error.message : String(error));
     }
     logger.close();
-    stdout.write(redact(args.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : toText(result)));
+    if (args.json)
+        await writeJson(result, stdout, redact);
+    else
+        stdout.write(redact(toText(result)));
     try {
         if (args.summaryFile !== undefined)
             await (0,promises_.writeFile)(args.summaryFile, redact(toMarkdown(result)));
