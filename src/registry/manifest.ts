@@ -30,9 +30,31 @@ function descriptor(value: unknown, where: string): Blob & { mediaType?: string 
   return { digest: d.digest, size, ...(typeof d.mediaType === 'string' ? { mediaType: d.mediaType } : {}) }
 }
 
+/**
+ * One shared object per blob (and one string per media type): a base layer that 100,000 images list would otherwise
+ * be parsed into 100,000 copies. Blobs are content-addressed, so a digest always has the same size.
+ */
+const sharedBlobs = new Map<string, Blob>()
+const sharedText = new Map<string, string>()
+
+function shared(blob: Blob): Blob {
+  const known = sharedBlobs.get(blob.digest)
+  if (known && known.size === blob.size) return known
+  const fresh = { digest: blob.digest, size: blob.size }
+  sharedBlobs.set(blob.digest, fresh)
+  return fresh
+}
+
+function sharedString(text: string): string {
+  const known = sharedText.get(text)
+  if (known !== undefined) return known
+  if (sharedText.size < 1000) sharedText.set(text, text)
+  return text
+}
+
 function uniqueBlobs(blobs: Blob[]): Blob[] {
   const seen = new Map<string, Blob>()
-  for (const b of blobs) if (!seen.has(b.digest)) seen.set(b.digest, { digest: b.digest, size: b.size })
+  for (const b of blobs) if (!seen.has(b.digest)) seen.set(b.digest, shared(b))
   return [...seen.values()]
 }
 
@@ -54,7 +76,7 @@ export function parseManifest(digest: string, contentType: string | undefined, b
     throw new Error(`manifest ${digest} is not a JSON object`)
   }
   const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined
-  const mediaType = declared ?? bare(contentType) ?? inferMediaType(json)
+  const mediaType = sharedString(declared ?? bare(contentType) ?? inferMediaType(json))
   const kind = manifestKind(mediaType)
   const base: Manifest = { digest, mediaType, kind, size: body.length, blobs: [], children: [] }
   const subject = json.subject === undefined ? undefined : descriptor(json.subject, `the subject of manifest ${digest}`)
