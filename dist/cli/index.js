@@ -67992,11 +67992,33 @@ function descriptor(value, where) {
         throw new Error(`${where} (${d.digest}) has no valid size`);
     return { digest: d.digest, size, ...(typeof d.mediaType === 'string' ? { mediaType: d.mediaType } : {}) };
 }
+/**
+ * One shared object per blob (and one string per media type): a base layer that 100,000 images list would otherwise
+ * be parsed into 100,000 copies. Blobs are content-addressed, so a digest always has the same size.
+ */
+const sharedBlobs = new Map();
+const sharedText = new Map();
+function shared(blob) {
+    const known = sharedBlobs.get(blob.digest);
+    if (known && known.size === blob.size)
+        return known;
+    const fresh = { digest: blob.digest, size: blob.size };
+    sharedBlobs.set(blob.digest, fresh);
+    return fresh;
+}
+function sharedString(text) {
+    const known = sharedText.get(text);
+    if (known !== undefined)
+        return known;
+    if (sharedText.size < 1000)
+        sharedText.set(text, text);
+    return text;
+}
 function uniqueBlobs(blobs) {
     const seen = new Map();
     for (const b of blobs)
         if (!seen.has(b.digest))
-            seen.set(b.digest, { digest: b.digest, size: b.size });
+            seen.set(b.digest, shared(b));
     return [...seen.values()];
 }
 /** The media type without parameters (`; charset=utf-8`). */
@@ -68017,7 +68039,7 @@ function parseManifest(digest, contentType, body) {
         throw new Error(`manifest ${digest} is not a JSON object`);
     }
     const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
-    const mediaType = declared ?? bare(contentType) ?? inferMediaType(json);
+    const mediaType = sharedString(declared ?? bare(contentType) ?? inferMediaType(json));
     const kind = manifestKind(mediaType);
     const base = { digest, mediaType, kind, size: body.length, blobs: [], children: [] };
     const subject = json.subject === undefined ? undefined : descriptor(json.subject, `the subject of manifest ${digest}`);
