@@ -37,17 +37,7 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   }
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   try {
-    const warnings: string[] = []
-    let current: Inventory = { repositories: [] }
-    if (settings.prune) {
-      current = await log.group('Inventory', () => inventory(client, settings, log))
-      if (settings.untagged === 'delete') {
-        current = await addUntagged(current, client, shell, settings, log)
-        const unlisted = current.repositories.find((r) => r.untagged === undefined && r.untaggedNote)
-        if (unlisted?.untaggedNote) warnings.push(unlisted.untaggedNote)
-      }
-    }
-    const planned = plan(current, settings, io.now())
+    const { planned, sizes, warnings } = await inventoryAndPlan(settings, client, shell, io)
     await writeFile(settings.planFile, '') // fail early on an unwritable path, before anything is deleted
     const storage = shell ? await measureStorage(shell, settings, log) : { storageBytesBefore: undefined }
     const applied = settings.prune && !settings.dryRun ? await log.group('Delete', () => apply(client, planned, settings, log)) : undefined
@@ -56,7 +46,7 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
     let gcFailure: string | undefined
     if (shell) {
       try {
-        gc = await collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: blobSizes(current), ...storage }, log)
+        gc = await collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: sizes, ...storage }, log)
       } catch (error) {
         gcFailure = (error as Error).message
       }
@@ -97,6 +87,31 @@ async function measureStorage(
     log.warning((error as Error).message)
     return { storageBytesBefore: undefined, storageUnreadable: (error as Error).message }
   }
+}
+
+/**
+ * Inventory and plan. The inventory (every manifest read) stays inside this function: once planned, only the plan and,
+ * for GC, the blob sizes are kept, so a registry's worth of manifests is not held through apply and reporting.
+ */
+async function inventoryAndPlan(
+  settings: Settings,
+  client: RegistryClient,
+  shell: Shell | undefined,
+  io: Io,
+): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[] }> {
+  const { log } = io
+  const warnings: string[] = []
+  let current: Inventory = { repositories: [] }
+  if (settings.prune) {
+    current = await log.group('Inventory', () => inventory(client, settings, log))
+    if (settings.untagged === 'delete') {
+      current = await addUntagged(current, client, shell, settings, log)
+      const unlisted = current.repositories.find((r) => r.untagged === undefined && r.untaggedNote)
+      if (unlisted?.untaggedNote) warnings.push(unlisted.untaggedNote)
+    }
+  }
+  const planned = plan(current, settings, io.now())
+  return { planned, sizes: shell ? blobSizes(current) : new Map(), warnings }
 }
 
 /** Sizes of every blob the inventory saw (manifest bodies, configs, layers): GC reports digests, we report bytes. */
