@@ -67508,13 +67508,14 @@ function formatTime(ms) {
  * the job summary renders both, and a tag or repository name must never become markup or break a table.
  */
 function escapeMarkdown(text) {
+    // Markdown first: the entities added after it contain `#`, which must not be escaped again.
     return text
+        .replace(/([\\`*_[\]#~!])/g, '\\$1')
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
         .replace(/>/g, '&gt;')
         .replace(/"/g, '&quot;')
         .replace(/\|/g, '&#124;')
-        .replace(/([\\`*_[\]#~!])/g, '\\$1')
         .replace(/[\r\n]+/g, ' ');
 }
 

@@ -26,12 +26,13 @@ export function formatTime(ms: number | undefined): string {
  * the job summary renders both, and a tag or repository name must never become markup or break a table.
  */
 export function escapeMarkdown(text: string): string {
+  // Markdown first: the entities added after it contain `#`, which must not be escaped again.
   return text
+    .replace(/([\\`*_[\]#~!])/g, '\\$1')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/\|/g, '&#124;')
-    .replace(/([\\`*_[\]#~!])/g, '\\$1')
     .replace(/[\r\n]+/g, ' ')
 }
