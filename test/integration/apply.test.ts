@@ -4,20 +4,15 @@ import { inventory } from '../../src/inventory.js'
 import { plan } from '../../src/plan.js'
 import { RegistryClient } from '../../src/registry/client.js'
 import { DeleteDisabledError } from '../../src/registry/errors.js'
-import type { Logger, Plan, Settings } from '../../src/types.js'
+import type { Plan, Settings } from '../../src/types.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import { startProxy } from '../support/proxy.js'
 import { ACCEPT, pushIndex, pullsCompletely, resolveTag, tagList, type Descriptor } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
+import { linesLogger } from '../support/logger.js'
 
-const lines: string[] = []
-const log: Logger = {
-  info: (m) => lines.push(`info: ${m}`),
-  warning: (m) => lines.push(`warning: ${m}`),
-  error: (m) => lines.push(`error: ${m}`),
-  debug: () => {},
-  group: (_name, body) => body(),
-}
+const log = linesLogger()
+const lines = log.lines
 
 const settings: Settings = {
   registry: '', username: '', password: '', repositories: ['**'], keepCount: 2, keepTags: ['latest'],

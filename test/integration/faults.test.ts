@@ -8,12 +8,13 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseSettings } from '../../src/inputs.js'
 import { run, type RunResult } from '../../src/run.js'
-import type { Logger, Plan } from '../../src/types.js'
+import type { Plan } from '../../src/types.js'
 import { restoreStorage, startFaultProxy, type FaultKind, type FaultProxy } from '../support/faults.js'
 import { pushFixtures } from '../support/fixtures.js'
 import { startProxy, type Proxy } from '../support/proxy.js'
 import { ACCEPT, pullsCompletely, resolveTag, type Target } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
+import { linesLogger } from '../support/logger.js'
 
 const REPLAY = process.env.FAULT_SEED !== undefined
 const BASE_SEED = REPLAY ? Number(process.env.FAULT_SEED) : Math.floor(Math.random() * 1e9)
@@ -31,16 +32,6 @@ interface Lane {
   planFile: string
 }
 
-function quietLog(lines: string[]): Logger {
-  return {
-    info: (m) => lines.push(`info: ${m}`),
-    warning: (m) => lines.push(`warning: ${m}`),
-    error: (m) => lines.push(`error: ${m}`),
-    debug: () => {},
-    group: (_name, body) => body(),
-  }
-}
-
 function settingsFor(url: string, planFile: string) {
   const values: Record<string, string> = {
     registry: url,
@@ -55,7 +46,7 @@ function settingsFor(url: string, planFile: string) {
 
 async function runThrough(lane: Lane): Promise<{ result?: RunResult; error?: Error; log: string[] }> {
   const log: string[] = []
-  const io = { log: quietLog(log), now: Date.now, sleep: async () => {} }
+  const io = { log: linesLogger(log), now: Date.now, sleep: async () => {} }
   try {
     return { result: await run(settingsFor(lane.proxy.url, lane.planFile), io), log }
   } catch (error) {
@@ -231,7 +222,7 @@ describe('a re-tag between planning and deleting, through run()', () => {
       })
       const log: string[] = []
       const result = await run(settingsFor(proxy.url, join(work, 'plan.json')), {
-        log: quietLog(log), now: Date.now, sleep: async () => {},
+        log: linesLogger(log), now: Date.now, sleep: async () => {},
       })
       expect(tagLists).toBe(2)
       expect(deletionsOf(result.plan, 'team/app')).toContain(d.v110) // planned before the re-tag
@@ -281,7 +272,7 @@ describe('a re-tag the re-check is told the wrong digest for', () => {
       })
       try {
         const result = await run(settingsFor(racing.url, join(work, 'plan.json')), {
-          log: quietLog([]), now: Date.now, sleep: async () => {},
+          log: linesLogger([]), now: Date.now, sleep: async () => {},
         })
         expect(await resolveTag(reg, 'team/app', 'hotfix')).toBe(d.v110)
         expect(await pullsCompletely(reg, 'team/app', 'hotfix')).toBe(true)

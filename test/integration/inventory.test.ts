@@ -4,19 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inventory, type InventorySettings } from '../../src/inventory.js'
 import { RegistryClient } from '../../src/registry/client.js'
 import { MEDIA_TYPES } from '../../src/registry/media-types.js'
-import type { Logger, RepositoryInventory } from '../../src/types.js'
+import type { RepositoryInventory } from '../../src/types.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import { pushImage, pushIndex, pushSignature, sha256 } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
+import { linesLogger } from '../support/logger.js'
 
-const lines: string[] = []
-const log: Logger = {
-  info: (m) => lines.push(`info: ${m}`),
-  warning: (m) => lines.push(`warning: ${m}`),
-  error: (m) => lines.push(`error: ${m}`),
-  debug: () => {},
-  group: (_name, body) => body(),
-}
+const log = linesLogger()
+const lines = log.lines
 
 const open: RegistryClient[] = []
 function client(url: string): RegistryClient {

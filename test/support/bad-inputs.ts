@@ -2,7 +2,7 @@
 // input and the expected form) and the end-to-end test (the bundled Action sends no request for any row).
 // Rows leave `registry` out unless the row is about it; each test supplies its own.
 
-const CA = [
+export const CA = [
   '-----BEGIN CERTIFICATE-----',
   'MIIBmDCCAT+gAwIBAgIUZZbM4g8iUnJteA03sHtcFNbLkR8wCgYIKoZIzj0EAwIw',
   'ITEfMB0GA1UEAwwWcmVnaXN0cnktcHJ1bmUgdGVzdCBDQTAgFw0yNjExMjQwMTAy',
@@ -15,7 +15,7 @@ const CA = [
   'imOJd0GClVu8oXhnavii2FPl94kzR/JgRSmA0Q==',
   '-----END CERTIFICATE-----',
 ].join('\n')
-const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----'
+export const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----'
 const KNOWN_HOSTS = 'gc.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0mG2Vb7JXBp0mRVzJ3m2oQ2pXq9w2k7w8yYqv0x1Zq'
 const GC = 'docker exec registry bin/registry garbage-collect'
 const SSH = { 'garbage-collect': 'ssh', 'ssh-host': 'gc.example.com', 'ssh-private-key': KEY }

@@ -5,21 +5,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { INPUTS, InputError, OUTPUTS, parseSettings, splitList } from '../../src/inputs.js'
 import type { Settings } from '../../src/types.js'
+import { CA, KEY } from '../support/bad-inputs.js'
 
-const CA = [
-  '-----BEGIN CERTIFICATE-----',
-  'MIIBmDCCAT+gAwIBAgIUZZbM4g8iUnJteA03sHtcFNbLkR8wCgYIKoZIzj0EAwIw',
-  'ITEfMB0GA1UEAwwWcmVnaXN0cnktcHJ1bmUgdGVzdCBDQTAgFw0yNjExMjQwMTAy',
-  'NDhaGA8yMTI2MTAzMTAxMDI0OFowITEfMB0GA1UEAwwWcmVnaXN0cnktcHJ1bmUg',
-  'dGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABAWIuygFl8bEIW0/yRfn',
-  'BJd1n4aj2X11eIfT1ie0Cjn6OwaPTRrbSQY86iO9rjNZJnLuQS+fcESS5RkBrwSN',
-  '33KjUzBRMB0GA1UdDgQWBBTYQuK8S0UxrfZdSFF6aTVEN+oHNTAfBgNVHSMEGDAW',
-  'gBTYQuK8S0UxrfZdSFF6aTVEN+oHNTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49',
-  'BAMCA0cAMEQCICFLTadsBu92JbaP98Ey3YQ4YH9I5GwkMra//dI/I/DRAiAdn2cq',
-  'imOJd0GClVu8oXhnavii2FPl94kzR/JgRSmA0Q==',
-  '-----END CERTIFICATE-----',
-].join('\n')
-const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----'
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0mG2Vb7JXBp0mRVzJ3m2oQ2pXq9w2k7w8yYqv0x1Zq'
 const FINGERPRINT = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'
 
