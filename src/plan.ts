@@ -1,6 +1,7 @@
 // The planner: a pure function from an inventory snapshot and the rules to a plan in which every manifest carries its
 // decision and the reason for it. No I/O, no clock: `now` comes in. The safety rules of the tool live here.
 import { globMatcher } from './globs.js'
+import { BlobLedger } from './reclaim.js'
 import { compareTagsDescending } from './tag-order.js'
 import type {
   Decision,
@@ -295,7 +296,8 @@ function notesFor(repo: RepositoryInventory, nodes: Node[], order: Order, rules:
   return notes
 }
 
-function planRepository(repo: RepositoryInventory, rules: Rules, now: number): RepositoryPlan {
+/** One repository's plan: it depends on nothing outside the repository. */
+export function planRepository(repo: RepositoryInventory, rules: Rules, now: number): RepositoryPlan {
   const nodes = buildNodes(repo)
   // Unreadable, schema1 and unknown manifests are kept outside the ranking: they do not decide its order.
   const ranked = nodes.filter((node) => node.role === 'image' && ['image', 'index'].includes(node.manifest?.kind ?? ''))
@@ -318,45 +320,13 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number): R
   return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes }
 }
 
-/**
- * Blobs (manifest bodies, configs, layers) that deleted manifests reference and no kept one in any repository does.
- * Deletions in `spared` count as kept, to learn what the others free without them.
- */
-function reclaimableBytes(inventory: Inventory, plans: RepositoryPlan[], spared = new Set<PlannedManifest>()): number {
-  const kept = new Set<string>()
-  const freed = new Map<string, number>()
-  inventory.repositories.forEach((repo, i) => {
-    const deleted = plans[i]?.manifests.filter((p) => p.decision === 'delete' && !spared.has(p)).map((p) => p.digest)
-    const deleting = new Set(deleted)
-    for (const manifest of repo.manifests.values()) {
-      const blobs = [{ digest: manifest.digest, size: manifest.size }, ...manifest.blobs]
-      if (deleting.has(manifest.digest)) for (const blob of blobs) freed.set(blob.digest, blob.size)
-      else for (const blob of blobs) kept.add(blob.digest)
-    }
-  })
-  let total = 0
-  for (const [digest, size] of freed) if (!kept.has(digest)) total += size
-  return total
-}
-
-/** Deletions that happen because an untagged image goes: the image itself, its children, signatures and referrers. */
-function untaggedDeletions(plans: RepositoryPlan[]): Set<PlannedManifest> {
-  const out = new Set<PlannedManifest>()
-  for (const repo of plans) {
-    const byDigest = new Map(repo.manifests.map((m) => [m.digest, m]))
-    const rooted = (m: PlannedManifest | undefined, depth: number): boolean =>
-      m !== undefined &&
-      depth < 100 &&
-      (m.role === 'untagged' || (m.role !== 'image' && m.parent !== undefined && rooted(byDigest.get(m.parent), depth + 1)))
-    for (const m of repo.manifests) if (m.decision === 'delete' && rooted(m, 0)) out.add(m)
-  }
-  return out
-}
-
+/** Plans a whole inventory snapshot at once; a run plans each repository as it is read (`planRepository`). */
 export function plan(inventory: Inventory, rules: Rules, now: number): Plan {
-  const repositories = inventory.repositories.map((repo) => planRepository(repo, rules, now))
-  const total = reclaimableBytes(inventory, repositories)
-  // What deleting untagged images adds to the estimate (a blob freed only because both kinds go counts here).
-  const untagged = total - reclaimableBytes(inventory, repositories, untaggedDeletions(repositories))
-  return { repositories, reclaimableBytes: total, untaggedReclaimableBytes: untagged }
+  const ledger = new BlobLedger()
+  const repositories = inventory.repositories.map((repo) => {
+    const planned = planRepository(repo, rules, now)
+    ledger.record(repo, planned)
+    return planned
+  })
+  return { repositories, ...ledger.reclaimable() }
 }
