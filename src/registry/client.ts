@@ -366,8 +366,25 @@ export class RegistryClient {
     await this.sleep(Math.min(this.maxRetryDelayMs, asked ?? backoff))
   }
 
-  /** One HTTP exchange (plus same-request redirects, for blobs served from elsewhere), body read under a cap. */
+  /**
+   * One HTTP exchange (plus same-request redirects, for blobs served from elsewhere), body read under a cap.
+   * The deadline covers the whole exchange. Its timer is cleared as soon as the exchange ends: a timer per request
+   * left to run out (`AbortSignal.timeout`) kept tens of thousands alive at once in a large run.
+   */
   private async exchange(call: Call, authorization: string | undefined): Promise<Answer> {
+    const deadline = new AbortController()
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`within ${this.options.requestTimeoutMs} ms (request-timeout)`, 'TimeoutError')),
+      this.options.requestTimeoutMs,
+    )
+    try {
+      return await this.exchangeUntil(call, authorization, deadline.signal)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async exchangeUntil(call: Call, authorization: string | undefined, signal: AbortSignal): Promise<Answer> {
     let url = call.url
     for (let hop = 0; ; hop++) {
       this.stats[call.kind]++
@@ -381,7 +398,7 @@ export class RegistryClient {
         dispatcher: this.dispatcher,
         headersTimeout: this.options.requestTimeoutMs,
         bodyTimeout: this.options.requestTimeoutMs,
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+        signal,
       })
       const flat = flatten(response.headers)
       const location = flat.location

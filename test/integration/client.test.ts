@@ -182,6 +182,17 @@ describe('bounded I/O', () => {
     await p.close()
   })
 
+  it('gives up on a registry that never answers, and says how long each attempt waited', async () => {
+    const p = await proxy(reg.url, { answer: () => true })
+    const c = client(p.url, { requestTimeoutMs: 200 })
+    await expect(c.getManifest('team/app', 'v1')).rejects.toThrow(
+      /GET http:\/\/127\.0\.0\.1:\d+\/v2\/team\/app\/manifests\/v1 failed: no answer within 200 ms \(request-timeout\)\. Gave up after 4 attempts/,
+    )
+    expect(p.seen).toHaveLength(4)
+    await c.close()
+    await p.close()
+  })
+
   it('refuses an answer over the size cap', async () => {
     const p = await proxy(reg.url, {
       answer: (_req, res) => {
