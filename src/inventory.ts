@@ -7,7 +7,7 @@ import { forEachLimited } from './registry/limit.js'
 import { parseManifest } from './registry/manifest.js'
 import { isImageConfigMediaType } from './registry/media-types.js'
 import { inShard } from './shard.js'
-import type { Inventory, Logger, Manifest, RepositoryInventory, Settings } from './types.js'
+import type { Logger, Manifest, RepositoryInventory, Settings } from './types.js'
 
 export type InventorySettings = Pick<
   Settings,
@@ -181,7 +181,17 @@ export async function repositoryNames(client: RegistryClient, settings: Inventor
   return [...new Set(names)].filter((name) => inShard(name, settings.shard)).sort()
 }
 
-export async function inventory(client: RegistryClient, settings: InventorySettings, log: Logger): Promise<Inventory> {
+/**
+ * Reads each repository this run covers and hands it to `each` as soon as it is read, so only the repositories in
+ * flight are held in memory, not the registry. `each` runs for every repository, in no set order.
+ */
+export async function readRepositories(
+  client: RegistryClient,
+  settings: InventorySettings,
+  dates: ConfigDates,
+  log: Logger,
+  each: (repo: RepositoryInventory) => Promise<void> | void,
+): Promise<void> {
   try {
     await client.ping()
   } catch (error) {
@@ -190,11 +200,8 @@ export async function inventory(client: RegistryClient, settings: InventorySetti
   const names = await repositoryNames(client, settings)
   const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
   log.info(`${names.length} repositories to read${shard}`)
-  const dates = new ConfigDates(client)
-  const byName = new Map<string, RepositoryInventory>()
   // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
   await forEachLimited(names, settings.concurrency, async (name) => {
-    byName.set(name, await inventoryRepository(client, name, settings, dates, log))
+    await each(await inventoryRepository(client, name, settings, dates, log))
   })
-  return { repositories: names.map((name) => byName.get(name)).filter((r) => r !== undefined) }
 }

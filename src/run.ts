@@ -4,13 +4,14 @@ import { writeFile } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import { apply } from './apply.js'
 import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
-import { inventory } from './inventory.js'
-import { plan } from './plan.js'
+import { ConfigDates, readRepositories } from './inventory.js'
+import { planRepository } from './plan.js'
+import { BlobLedger } from './reclaim.js'
 import { RegistryClient } from './registry/client.js'
 import { writeJson } from './report/json.js'
-import { addUntagged } from './untagged.js'
+import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
-import type { ApplyResult, GcResult, Inventory, Io, Logger, Plan, Settings } from './types.js'
+import type { ApplyResult, GcResult, Io, Logger, Plan, RepositoryPlan, Settings } from './types.js'
 
 export interface RunResult {
   settings: Settings
@@ -90,8 +91,8 @@ async function measureStorage(
 }
 
 /**
- * Inventory and plan. The inventory (every manifest read) stays inside this function: once planned, only the plan and,
- * for GC, the blob sizes are kept, so a registry's worth of manifests is not held through apply and reporting.
+ * Inventory and plan, one repository at a time: each is planned as soon as it is read and its inventory let go, so
+ * a run holds the plan and one size per blob, not a registry's worth of manifests (issue 6).
  */
 async function inventoryAndPlan(
   settings: Settings,
@@ -101,29 +102,25 @@ async function inventoryAndPlan(
 ): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[] }> {
   const { log } = io
   const warnings: string[] = []
-  let current: Inventory = { repositories: [] }
+  const repositories: RepositoryPlan[] = []
+  const ledger = new BlobLedger()
   if (settings.prune) {
-    current = await log.group('Inventory', () => inventory(client, settings, log))
-    if (settings.untagged === 'delete') {
-      current = await addUntagged(current, client, shell, settings, log)
-      const unlisted = current.repositories.find((r) => r.untagged === undefined && r.untaggedNote)
-      if (unlisted?.untaggedNote) warnings.push(unlisted.untaggedNote)
-    }
+    const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined
+    if (untagged && 'note' in untagged) warnings.push(untagged.note)
+    const dates = new ConfigDates(client)
+    const now = io.now()
+    await log.group('Inventory', () =>
+      readRepositories(client, settings, dates, log, async (read) => {
+        const repo = untagged ? await addUntagged(read, untagged, client, settings, dates) : read
+        const planned = planRepository(repo, settings, now)
+        ledger.record(repo, planned)
+        repositories.push(planned)
+      }),
+    )
   }
-  const planned = plan(current, settings, io.now())
-  return { planned, sizes: shell ? blobSizes(current) : new Map(), warnings }
-}
-
-/** Sizes of every blob the inventory saw (manifest bodies, configs, layers): GC reports digests, we report bytes. */
-function blobSizes(inv: Inventory): Map<string, number> {
-  const sizes = new Map<string, number>()
-  for (const repo of inv.repositories) {
-    for (const m of repo.manifests.values()) {
-      sizes.set(m.digest, m.size)
-      for (const b of m.blobs) sizes.set(b.digest, b.size)
-    }
-  }
-  return sizes
+  repositories.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const planned = { repositories, ...ledger.reclaimable() }
+  return { planned, sizes: shell ? ledger.sizes : new Map(), warnings }
 }
 
 function failures(settings: Settings, planned: Plan, applied: ApplyResult | undefined): string[] {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { apply } from '../../src/apply.js'
-import { inventory } from '../../src/inventory.js'
+import { inventory } from '../support/inventory.js'
 import { plan } from '../../src/plan.js'
 import { RegistryClient } from '../../src/registry/client.js'
 import { DeleteDisabledError } from '../../src/registry/errors.js'
