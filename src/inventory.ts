@@ -19,19 +19,25 @@ export type InventorySettings = Pick<
  * asks first (configs are content-addressed, so any repository holding it gives the same answer).
  */
 export class ConfigDates {
-  private readonly byConfig = new Map<string, Promise<number | undefined>>()
+  /** Answers kept as plain values (a run can see 100,000 configs); promises only while a fetch is under way. */
+  private readonly known = new Map<string, number | undefined>()
+  private readonly pending = new Map<string, Promise<number | undefined>>()
 
   constructor(private readonly client: RegistryClient) {}
 
-  createdOf(repository: string, configDigest: string): Promise<number | undefined> {
-    let pending = this.byConfig.get(configDigest)
-    if (!pending) {
-      pending = this.client.getJsonBlob(repository, configDigest).then(createdFromConfig)
+  async createdOf(repository: string, configDigest: string): Promise<number | undefined> {
+    if (this.known.has(configDigest)) return this.known.get(configDigest)
+    let fetching = this.pending.get(configDigest)
+    if (!fetching) {
+      fetching = this.client.getJsonBlob(repository, configDigest).then(createdFromConfig)
+      this.pending.set(configDigest, fetching)
       // A failure belongs to the repository that asked; another repository may still read the blob.
-      pending.catch(() => this.byConfig.delete(configDigest))
-      this.byConfig.set(configDigest, pending)
+      fetching.then(
+        (created) => this.known.set(configDigest, created),
+        () => undefined,
+      ).finally(() => this.pending.delete(configDigest))
     }
-    return pending
+    return fetching
   }
 }
 

@@ -62562,7 +62562,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2710);
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1236);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8847);
 // Entry point of the CLI bundle (dist/cli/index.js, the package's `registry-prune` bin). The shim must come first:
 // see src/shim.ts.
 
@@ -62575,7 +62575,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1236:
+/***/ 8847:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67993,20 +67993,8 @@ function descriptor(value, where) {
         throw new Error(`${where} (${d.digest}) has no valid size`);
     return { digest: d.digest, size, ...(typeof d.mediaType === 'string' ? { mediaType: d.mediaType } : {}) };
 }
-/**
- * One shared object per blob (and one string per media type): a base layer that 100,000 images list would otherwise
- * be parsed into 100,000 copies. Blobs are content-addressed, so a digest always has the same size.
- */
-const sharedBlobs = new Map();
+/** One string per media type: 100,000 manifests would otherwise carry 100,000 copies of a handful of texts. */
 const sharedText = new Map();
-function shared(blob) {
-    const known = sharedBlobs.get(blob.digest);
-    if (known && known.size === blob.size)
-        return known;
-    const fresh = { digest: blob.digest, size: blob.size };
-    sharedBlobs.set(blob.digest, fresh);
-    return fresh;
-}
 function sharedString(text) {
     const known = sharedText.get(text);
     if (known !== undefined)
@@ -68019,7 +68007,7 @@ function uniqueBlobs(blobs) {
     const seen = new Map();
     for (const b of blobs)
         if (!seen.has(b.digest))
-            seen.set(b.digest, shared(b));
+            seen.set(b.digest, { digest: b.digest, size: b.size });
     return [...seen.values()];
 }
 /** The media type without parameters (`; charset=utf-8`). */
@@ -68743,6 +68731,7 @@ function highestTag(tags) {
 // decision and the reason for it. No I/O, no clock: `now` comes in. The safety rules of the tool live here.
 
 
+
 /** cosign's tag scheme: the tag names the digest of the subject it signs or attests. */
 const SIGNATURE_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/;
 /** DECISIONS 4: reproducible builds stamp 1970-01-01, which says nothing about age. */
@@ -69002,6 +68991,7 @@ function notesFor(repo, nodes, order, rules) {
         notes.push(`${orphans.length} signature(s) or referrer(s) whose subject is not here kept`);
     return notes;
 }
+/** One repository's plan: it depends on nothing outside the repository. */
 function planRepository(repo, rules, now) {
     const nodes = buildNodes(repo);
     // Unreadable, schema1 and unknown manifests are kept outside the ranking: they do not decide its order.
@@ -69023,52 +69013,15 @@ function planRepository(repo, rules, now) {
     const notes = notesFor(repo, nodes, order, rules);
     return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes };
 }
-/**
- * Blobs (manifest bodies, configs, layers) that deleted manifests reference and no kept one in any repository does.
- * Deletions in `spared` count as kept, to learn what the others free without them.
- */
-function reclaimableBytes(inventory, plans, spared = new Set()) {
-    const kept = new Set();
-    const freed = new Map();
-    inventory.repositories.forEach((repo, i) => {
-        const deleted = plans[i]?.manifests.filter((p) => p.decision === 'delete' && !spared.has(p)).map((p) => p.digest);
-        const deleting = new Set(deleted);
-        for (const manifest of repo.manifests.values()) {
-            const blobs = [{ digest: manifest.digest, size: manifest.size }, ...manifest.blobs];
-            if (deleting.has(manifest.digest))
-                for (const blob of blobs)
-                    freed.set(blob.digest, blob.size);
-            else
-                for (const blob of blobs)
-                    kept.add(blob.digest);
-        }
-    });
-    let total = 0;
-    for (const [digest, size] of freed)
-        if (!kept.has(digest))
-            total += size;
-    return total;
-}
-/** Deletions that happen because an untagged image goes: the image itself, its children, signatures and referrers. */
-function untaggedDeletions(plans) {
-    const out = new Set();
-    for (const repo of plans) {
-        const byDigest = new Map(repo.manifests.map((m) => [m.digest, m]));
-        const rooted = (m, depth) => m !== undefined &&
-            depth < 100 &&
-            (m.role === 'untagged' || (m.role !== 'image' && m.parent !== undefined && rooted(byDigest.get(m.parent), depth + 1)));
-        for (const m of repo.manifests)
-            if (m.decision === 'delete' && rooted(m, 0))
-                out.add(m);
-    }
-    return out;
-}
+/** Plans a whole inventory snapshot at once; a run plans each repository as it is read (`planRepository`). */
 function plan(inventory, rules, now) {
-    const repositories = inventory.repositories.map((repo) => planRepository(repo, rules, now));
-    const total = reclaimableBytes(inventory, repositories);
-    // What deleting untagged images adds to the estimate (a blob freed only because both kinds go counts here).
-    const untagged = total - reclaimableBytes(inventory, repositories, untaggedDeletions(repositories));
-    return { repositories, reclaimableBytes: total, untaggedReclaimableBytes: untagged };
+    const ledger = new BlobLedger();
+    const repositories = inventory.repositories.map((repo) => {
+        const planned = planRepository(repo, rules, now);
+        ledger.record(repo, planned);
+        return planned;
+    });
+    return { repositories, ...ledger.reclaimable() };
 }
 
 ;// CONCATENATED MODULE: ./src/shard.ts
@@ -69103,19 +69056,23 @@ function inShard(name, shard) {
  */
 class ConfigDates {
     client;
-    byConfig = new Map();
+    /** Answers kept as plain values (a run can see 100,000 configs); promises only while a fetch is under way. */
+    known = new Map();
+    pending = new Map();
     constructor(client) {
         this.client = client;
     }
-    createdOf(repository, configDigest) {
-        let pending = this.byConfig.get(configDigest);
-        if (!pending) {
-            pending = this.client.getJsonBlob(repository, configDigest).then(createdFromConfig);
+    async createdOf(repository, configDigest) {
+        if (this.known.has(configDigest))
+            return this.known.get(configDigest);
+        let fetching = this.pending.get(configDigest);
+        if (!fetching) {
+            fetching = this.client.getJsonBlob(repository, configDigest).then(createdFromConfig);
+            this.pending.set(configDigest, fetching);
             // A failure belongs to the repository that asked; another repository may still read the blob.
-            pending.catch(() => this.byConfig.delete(configDigest));
-            this.byConfig.set(configDigest, pending);
+            fetching.then((created) => this.known.set(configDigest, created), () => undefined).finally(() => this.pending.delete(configDigest));
         }
-        return pending;
+        return fetching;
     }
 }
 /** The config's `created` as epoch ms; undefined when missing or unreadable. */
@@ -69250,7 +69207,11 @@ async function repositoryNames(client, settings) {
     }
     return [...new Set(names)].filter((name) => inShard(name, settings.shard)).sort();
 }
-async function inventory(client, settings, log) {
+/**
+ * Reads each repository this run covers and hands it to `each` as soon as it is read, so only the repositories in
+ * flight are held in memory, not the registry. `each` runs for every repository, in no set order.
+ */
+async function readRepositories(client, settings, dates, log, each) {
     try {
         await client.ping();
     }
@@ -69260,13 +69221,65 @@ async function inventory(client, settings, log) {
     const names = await repositoryNames(client, settings);
     const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : '';
     log.info(`${names.length} repositories to read${shard}`);
-    const dates = new ConfigDates(client);
-    const byName = new Map();
     // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
     await forEachLimited(names, settings.concurrency, async (name) => {
-        byName.set(name, await inventoryRepository(client, name, settings, dates, log));
+        await each(await inventoryRepository(client, name, settings, dates, log));
     });
-    return { repositories: names.map((name) => byName.get(name)).filter((r) => r !== undefined) };
+}
+
+;// CONCATENATED MODULE: ./src/reclaim.ts
+const KEPT = 1;
+/** Referenced by a deletion that happens whether untagged images are deleted or not. */
+const FREED = 2;
+/** Referenced by a deletion that happens because an untagged image goes. */
+const FREED_WITH_UNTAGGED = 4;
+class reclaim_BlobLedger {
+    /** Every blob seen, with its size: GC reports digests, the report gives bytes. */
+    sizes = new Map();
+    marks = new Map();
+    /** Adds one repository: what its plan deletes and keeps. */
+    record(repo, plan) {
+        const deleted = new Map(plan.manifests.filter((m) => m.decision === 'delete').map((m) => [m.digest, m]));
+        const byUntagged = untaggedDeletions(plan);
+        for (const manifest of repo.manifests.values()) {
+            const planned = deleted.get(manifest.digest);
+            const mark = !planned ? KEPT : byUntagged.has(planned) ? FREED_WITH_UNTAGGED : FREED;
+            this.mark({ digest: manifest.digest, size: manifest.size }, mark);
+            for (const blob of manifest.blobs)
+                this.mark(blob, mark);
+        }
+    }
+    /** Bytes the deletions free, and the part of them freed only because untagged images go. */
+    reclaimable() {
+        let all = 0;
+        let withoutUntagged = 0;
+        for (const [digest, marks] of this.marks) {
+            if (marks & KEPT)
+                continue;
+            const size = this.sizes.get(digest) ?? 0;
+            all += size;
+            // Without the untagged deletions, what they reference stays.
+            if (!(marks & FREED_WITH_UNTAGGED))
+                withoutUntagged += size;
+        }
+        return { reclaimableBytes: all, untaggedReclaimableBytes: all - withoutUntagged };
+    }
+    mark(blob, mark) {
+        this.sizes.set(blob.digest, blob.size);
+        this.marks.set(blob.digest, (this.marks.get(blob.digest) ?? 0) | mark);
+    }
+}
+/** Deletions that happen because an untagged image goes: the image itself, its children, signatures and referrers. */
+function untaggedDeletions(plan) {
+    const out = new Set();
+    const byDigest = new Map(plan.manifests.map((m) => [m.digest, m]));
+    const rooted = (m, depth) => m !== undefined &&
+        depth < 100 &&
+        (m.role === 'untagged' || (m.role !== 'image' && m.parent !== undefined && rooted(byDigest.get(m.parent), depth + 1)));
+    for (const m of plan.manifests)
+        if (m.decision === 'delete' && rooted(m, 0))
+            out.add(m);
+    return out;
 }
 
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -69732,8 +69745,22 @@ class RegistryClient {
         const backoff = 250 * 2 ** (attempt - 1) * (0.5 + this.random() / 2);
         await this.sleep(Math.min(this.maxRetryDelayMs, asked ?? backoff));
     }
-    /** One HTTP exchange (plus same-request redirects, for blobs served from elsewhere), body read under a cap. */
+    /**
+     * One HTTP exchange (plus same-request redirects, for blobs served from elsewhere), body read under a cap.
+     * The deadline covers the whole exchange. Its timer is cleared as soon as the exchange ends: a timer per request
+     * left to run out (`AbortSignal.timeout`) kept tens of thousands alive at once in a large run.
+     */
     async exchange(call, authorization) {
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(new DOMException(`within ${this.options.requestTimeoutMs} ms (request-timeout)`, 'TimeoutError')), this.options.requestTimeoutMs);
+        try {
+            return await this.exchangeUntil(call, authorization, deadline.signal);
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    }
+    async exchangeUntil(call, authorization, signal) {
         let url = call.url;
         for (let hop = 0;; hop++) {
             this.stats[call.kind]++;
@@ -69749,7 +69776,7 @@ class RegistryClient {
                 dispatcher: this.dispatcher,
                 headersTimeout: this.options.requestTimeoutMs,
                 bodyTimeout: this.options.requestTimeoutMs,
-                signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+                signal,
             });
             const flat = flatten(response.headers);
             const location = flat.location;
@@ -69843,36 +69870,38 @@ async function readCapped(body, maxBytes, truncate, tooLarge) {
 ;// CONCATENATED MODULE: ./src/untagged.ts
 
 
-async function addUntagged(inv, client, shell, settings, log) {
-    const unlisted = (note) => ({
-        repositories: inv.repositories.map((r) => ({ ...r, untagged: undefined, untaggedNote: note })),
-    });
+/**
+ * Lists the revisions once, before any tag is read: a manifest pushed after this listing is never taken for an
+ * untagged one, whatever its tags turn out to be.
+ */
+async function listUntagged(shell, settings, log) {
     if (!shell || !settings.gc.storagePath) {
-        return unlisted('untagged manifests are listed from the storage tree: set garbage-collect (ssh or local) and storage-path');
+        return { note: 'untagged manifests are listed from the storage tree: set garbage-collect (ssh or local) and storage-path' };
     }
-    let revisions;
     try {
-        revisions = await listRevisions(shell, settings.gc.storagePath);
+        return { revisions: await listRevisions(shell, settings.gc.storagePath) };
     }
     catch (error) {
         const note = `the storage could not be listed, so no untagged manifest is deleted: ${error.message}`;
         log.warning(note);
-        return unlisted(note);
+        return { note };
     }
-    // Their configs (for `created`) only where a rule needs an age: keep-untagged ranks by it, older-than compares it.
-    const dated = settings.keepUntagged > 0 || settings.olderThanMs !== undefined;
-    const dates = dated ? new ConfigDates(client) : undefined;
-    const repositories = await Promise.all(inv.repositories.map((repo) => withUntagged(repo, revisions.get(repo.name) ?? [], client, settings, dates)));
-    return { repositories };
 }
-async function withUntagged(repo, revisions, client, settings, dates) {
+/**
+ * The repository with its untagged manifests read (their configs too where a rule needs an age: keep-untagged ranks
+ * by it, older-than compares it).
+ */
+async function addUntagged(repo, listing, client, settings, dates) {
+    if ('note' in listing)
+        return { ...repo, untagged: undefined, untaggedNote: listing.note };
     if (repo.incomplete)
         return repo;
     const tagged = new Set(repo.tags.values());
-    const untagged = revisions.filter((digest) => !tagged.has(digest));
+    const untagged = (listing.revisions.get(repo.name) ?? []).filter((digest) => !tagged.has(digest));
     const next = { ...repo, manifests: new Map(repo.manifests), untagged };
+    const dated = settings.keepUntagged > 0 || settings.olderThanMs !== undefined;
     try {
-        await readManifests(client, next, untagged, { concurrency: settings.concurrency, dates });
+        await readManifests(client, next, untagged, { concurrency: settings.concurrency, ...(dated ? { dates } : {}) });
         return next;
     }
     catch (error) {
@@ -69883,6 +69912,7 @@ async function withUntagged(repo, revisions, client, settings, dates) {
 
 ;// CONCATENATED MODULE: ./src/run.ts
 // One run, the same for every front door: inventory -> plan -> apply -> gc. Reporting is the caller's.
+
 
 
 
@@ -69952,36 +69982,30 @@ async function measureStorage(shell, settings, log) {
     }
 }
 /**
- * Inventory and plan. The inventory (every manifest read) stays inside this function: once planned, only the plan and,
- * for GC, the blob sizes are kept, so a registry's worth of manifests is not held through apply and reporting.
+ * Inventory and plan, one repository at a time: each is planned as soon as it is read and its inventory let go, so
+ * a run holds the plan and one size per blob, not a registry's worth of manifests (issue 6).
  */
 async function inventoryAndPlan(settings, client, shell, io) {
     const { log } = io;
     const warnings = [];
-    let current = { repositories: [] };
+    const repositories = [];
+    const ledger = new reclaim_BlobLedger();
     if (settings.prune) {
-        current = await log.group('Inventory', () => inventory(client, settings, log));
-        if (settings.untagged === 'delete') {
-            current = await addUntagged(current, client, shell, settings, log);
-            const unlisted = current.repositories.find((r) => r.untagged === undefined && r.untaggedNote);
-            if (unlisted?.untaggedNote)
-                warnings.push(unlisted.untaggedNote);
-        }
+        const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined;
+        if (untagged && 'note' in untagged)
+            warnings.push(untagged.note);
+        const dates = new ConfigDates(client);
+        const now = io.now();
+        await log.group('Inventory', () => readRepositories(client, settings, dates, log, async (read) => {
+            const repo = untagged ? await addUntagged(read, untagged, client, settings, dates) : read;
+            const planned = planRepository(repo, settings, now);
+            ledger.record(repo, planned);
+            repositories.push(planned);
+        }));
     }
-    const planned = plan(current, settings, io.now());
-    return { planned, sizes: shell ? blobSizes(current) : new Map(), warnings };
-}
-/** Sizes of every blob the inventory saw (manifest bodies, configs, layers): GC reports digests, we report bytes. */
-function blobSizes(inv) {
-    const sizes = new Map();
-    for (const repo of inv.repositories) {
-        for (const m of repo.manifests.values()) {
-            sizes.set(m.digest, m.size);
-            for (const b of m.blobs)
-                sizes.set(b.digest, b.size);
-        }
-    }
-    return sizes;
+    repositories.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const planned = { repositories, ...ledger.reclaimable() };
+    return { planned, sizes: shell ? ledger.sizes : new Map(), warnings };
 }
 function failures(settings, planned, applied) {
     const out = [];

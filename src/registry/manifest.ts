@@ -30,20 +30,8 @@ function descriptor(value: unknown, where: string): Blob & { mediaType?: string 
   return { digest: d.digest, size, ...(typeof d.mediaType === 'string' ? { mediaType: d.mediaType } : {}) }
 }
 
-/**
- * One shared object per blob (and one string per media type): a base layer that 100,000 images list would otherwise
- * be parsed into 100,000 copies. Blobs are content-addressed, so a digest always has the same size.
- */
-const sharedBlobs = new Map<string, Blob>()
+/** One string per media type: 100,000 manifests would otherwise carry 100,000 copies of a handful of texts. */
 const sharedText = new Map<string, string>()
-
-function shared(blob: Blob): Blob {
-  const known = sharedBlobs.get(blob.digest)
-  if (known && known.size === blob.size) return known
-  const fresh = { digest: blob.digest, size: blob.size }
-  sharedBlobs.set(blob.digest, fresh)
-  return fresh
-}
 
 function sharedString(text: string): string {
   const known = sharedText.get(text)
@@ -54,7 +42,7 @@ function sharedString(text: string): string {
 
 function uniqueBlobs(blobs: Blob[]): Blob[] {
   const seen = new Map<string, Blob>()
-  for (const b of blobs) if (!seen.has(b.digest)) seen.set(b.digest, shared(b))
+  for (const b of blobs) if (!seen.has(b.digest)) seen.set(b.digest, { digest: b.digest, size: b.size })
   return [...seen.values()]
 }
 
