@@ -18,6 +18,7 @@ import {
   type PushedImage,
 } from '../support/push.js'
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../support/registry.js'
+import { startProxy } from '../support/proxy.js'
 import { startSshd, type TestSshd } from '../support/sshd.js'
 import { formatBytes } from '../../src/report/format.js'
 
@@ -213,6 +214,34 @@ describe('untagged: delete on the real registry, sshd and collector', () => {
     const aged = await runAction(inputs(reg, { 'dry-run': 'true', 'older-than': '30d' }))
     expect(aged.code, log(aged)).toBe(0)
     for (const image of scene.pushes.slice(0, 4)) expect(decisions(aged)[image.digest]).toMatch(/^untagged delete/)
+  })
+
+  it('a manifest pushed while the run reads tags is not taken for an untagged one', async () => {
+    await start()
+    // The storage is listed before any tag is read. A push that lands after `app`'s tag list was answered has a tag
+    // the run never saw; had the storage been listed after reading, it would look untagged and be planned for deletion.
+    let late: PushedImage | undefined
+    const gate = await startProxy(reg.url, {
+      answer: (req, res) => {
+        if (late || !req.url?.startsWith('/v2/app/tags/list')) return false
+        void (async () => {
+          const listed = await (await fetch(`${reg.url}${req.url}`)).text()
+          late = await pushImage(reg, 'app', 'late', { layers: ['pushed during the run'] })
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(listed)
+        })()
+        return true
+      },
+    })
+    try {
+      const run = await runAction(inputs(reg, { registry: gate.url, 'dry-run': 'true' }))
+      expect(run.code, log(run)).toBe(0)
+      expect(late).toBeDefined()
+      expect(decisions(run)[late?.digest ?? '']).toBeUndefined()
+      expect(run.outputs['deleted-count']).toBe('4')
+    } finally {
+      await gate.close()
+    }
   })
 
   it('keep-untagged: 2 keeps the two newest untagged builds', async () => {
