@@ -1,13 +1,14 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { InventorySettings } from '../../src/inventory.js'
+import { ConfigDates, readRepositories, type InventorySettings } from '../../src/inventory.js'
 import { inventory } from '../support/inventory.js'
 import { RegistryClient } from '../../src/registry/client.js'
 import { MEDIA_TYPES } from '../../src/registry/media-types.js'
 import type { RepositoryInventory } from '../../src/types.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import { pushImage, pushIndex, pushSignature, sha256 } from '../support/push.js'
+import { startProxy } from '../support/proxy.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
 import { linesLogger } from '../support/logger.js'
 
@@ -134,6 +135,25 @@ describe('inventory', () => {
       names.push(inv.repositories.map((r) => r.name))
     }
     expect(names.flat().sort()).toEqual(['broken/app', 'solo', 'team/app', 'team/tools/cli'])
+  })
+
+  it('hands each repository on as soon as it is read, so a run never holds them all', async () => {
+    const events: string[] = []
+    const gate = await startProxy(reg.url, {
+      answer: (req) => {
+        if (req.url?.includes('/tags/list')) events.push(`read ${req.url.split('/')[2]}`)
+        return false
+      },
+    })
+    try {
+      const one = { ...settings(gate.url, { repositories: ['solo', 'team/app'] }), concurrency: 1 }
+      await readRepositories(client(gate.url), one, new ConfigDates(client(gate.url)), log, (repo) => {
+        events.push(`planned ${repo.name.split('/')[0]}`)
+      })
+      expect(events).toEqual(['read solo', 'planned solo', 'read team', 'planned team'])
+    } finally {
+      await gate.close()
+    }
   })
 })
 
