@@ -297,7 +297,7 @@ function notesFor(repo: RepositoryInventory, nodes: Node[], order: Order, rules:
 }
 
 /** One repository's plan: it depends on nothing outside the repository. */
-export function planRepository(repo: RepositoryInventory, rules: Rules, now: number): RepositoryPlan {
+function planRepository(repo: RepositoryInventory, rules: Rules, now: number): RepositoryPlan {
   const nodes = buildNodes(repo)
   // Unreadable, schema1 and unknown manifests are kept outside the ranking: they do not decide its order.
   const ranked = nodes.filter((node) => node.role === 'image' && ['image', 'index'].includes(node.manifest?.kind ?? ''))
@@ -320,13 +320,40 @@ export function planRepository(repo: RepositoryInventory, rules: Rules, now: num
   return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes }
 }
 
-/** Plans a whole inventory snapshot at once; a run plans each repository as it is read (`planRepository`). */
+/**
+ * Plans repositories one at a time, in any order, keeping only their plans and the blob ledger: a run adds each
+ * repository as soon as it is read and lets its inventory go.
+ */
+export class Planner {
+  private readonly repositories: RepositoryPlan[] = []
+  private readonly ledger = new BlobLedger()
+
+  constructor(
+    private readonly rules: Rules,
+    private readonly now: number,
+  ) {}
+
+  add(repo: RepositoryInventory): void {
+    const planned = planRepository(repo, this.rules, this.now)
+    this.ledger.record(repo, planned)
+    this.repositories.push(planned)
+  }
+
+  /** Sizes of every blob the planned manifests reference: GC reports digests, the report gives bytes. */
+  get blobSizes(): Map<string, number> {
+    return this.ledger.sizes
+  }
+
+  /** The plan, repositories in name order whatever order they were added in. */
+  finish(): Plan {
+    const repositories = [...this.repositories].sort((a, b) => byText(a.name, b.name))
+    return { repositories, ...this.ledger.reclaimable() }
+  }
+}
+
+/** Plans a whole inventory snapshot. */
 export function plan(inventory: Inventory, rules: Rules, now: number): Plan {
-  const ledger = new BlobLedger()
-  const repositories = inventory.repositories.map((repo) => {
-    const planned = planRepository(repo, rules, now)
-    ledger.record(repo, planned)
-    return planned
-  })
-  return { repositories, ...ledger.reclaimable() }
+  const planner = new Planner(rules, now)
+  for (const repo of inventory.repositories) planner.add(repo)
+  return planner.finish()
 }

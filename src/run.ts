@@ -5,13 +5,12 @@ import { finished } from 'node:stream/promises'
 import { apply } from './apply.js'
 import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
 import { ConfigDates, readRepositories } from './inventory.js'
-import { planRepository } from './plan.js'
-import { BlobLedger } from './reclaim.js'
+import { Planner } from './plan.js'
 import { RegistryClient } from './registry/client.js'
 import { writeJson } from './report/json.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
-import type { ApplyResult, GcResult, Io, Logger, Plan, RepositoryPlan, Settings } from './types.js'
+import type { ApplyResult, GcResult, Io, Logger, Plan, Settings } from './types.js'
 
 export interface RunResult {
   settings: Settings
@@ -102,25 +101,18 @@ async function inventoryAndPlan(
 ): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[] }> {
   const { log } = io
   const warnings: string[] = []
-  const repositories: RepositoryPlan[] = []
-  const ledger = new BlobLedger()
+  const planner = new Planner(settings, io.now())
   if (settings.prune) {
     const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined
     if (untagged && 'note' in untagged) warnings.push(untagged.note)
     const dates = new ConfigDates(client)
-    const now = io.now()
     await log.group('Inventory', () =>
       readRepositories(client, settings, dates, log, async (read) => {
-        const repo = untagged ? await addUntagged(read, untagged, client, settings, dates) : read
-        const planned = planRepository(repo, settings, now)
-        ledger.record(repo, planned)
-        repositories.push(planned)
+        planner.add(untagged ? await addUntagged(read, untagged, client, settings, dates) : read)
       }),
     )
   }
-  repositories.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  const planned = { repositories, ...ledger.reclaimable() }
-  return { planned, sizes: shell ? ledger.sizes : new Map(), warnings }
+  return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings }
 }
 
 function failures(settings: Settings, planned: Plan, applied: ApplyResult | undefined): string[] {

@@ -68649,6 +68649,61 @@ function hasGlobMagic(pattern) {
     return new Minimatch(body, { ...OPTIONS, magicalBraces: true }).hasMagic();
 }
 
+;// CONCATENATED MODULE: ./src/reclaim.ts
+const KEPT = 1;
+/** Referenced by a deletion that happens whether untagged images are deleted or not. */
+const FREED = 2;
+/** Referenced by a deletion that happens because an untagged image goes. */
+const FREED_WITH_UNTAGGED = 4;
+class BlobLedger {
+    /** Every blob seen, with its size: GC reports digests, the report gives bytes. */
+    sizes = new Map();
+    marks = new Map();
+    /** Adds one repository: what its plan deletes and keeps. */
+    record(repo, plan) {
+        const deleted = new Map(plan.manifests.filter((m) => m.decision === 'delete').map((m) => [m.digest, m]));
+        const byUntagged = untaggedDeletions(plan);
+        for (const manifest of repo.manifests.values()) {
+            const planned = deleted.get(manifest.digest);
+            const mark = !planned ? KEPT : byUntagged.has(planned) ? FREED_WITH_UNTAGGED : FREED;
+            this.mark({ digest: manifest.digest, size: manifest.size }, mark);
+            for (const blob of manifest.blobs)
+                this.mark(blob, mark);
+        }
+    }
+    /** Bytes the deletions free, and the part of them freed only because untagged images go. */
+    reclaimable() {
+        let all = 0;
+        let withoutUntagged = 0;
+        for (const [digest, marks] of this.marks) {
+            if (marks & KEPT)
+                continue;
+            const size = this.sizes.get(digest) ?? 0;
+            all += size;
+            // Without the untagged deletions, what they reference stays.
+            if (!(marks & FREED_WITH_UNTAGGED))
+                withoutUntagged += size;
+        }
+        return { reclaimableBytes: all, untaggedReclaimableBytes: all - withoutUntagged };
+    }
+    mark(blob, mark) {
+        this.sizes.set(blob.digest, blob.size);
+        this.marks.set(blob.digest, (this.marks.get(blob.digest) ?? 0) | mark);
+    }
+}
+/** Deletions that happen because an untagged image goes: the image itself, its children, signatures and referrers. */
+function untaggedDeletions(plan) {
+    const out = new Set();
+    const byDigest = new Map(plan.manifests.map((m) => [m.digest, m]));
+    const rooted = (m, depth) => m !== undefined &&
+        depth < 100 &&
+        (m.role === 'untagged' || (m.role !== 'image' && m.parent !== undefined && rooted(byDigest.get(m.parent), depth + 1)));
+    for (const m of plan.manifests)
+        if (m.decision === 'delete' && rooted(m, 0))
+            out.add(m);
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/tag-order.ts
 // A tag-name order for when image dates cannot order a repository (DECISIONS 4) and for ties (DECISIONS 9):
 // semantic versions first, highest first (v1.10.0 > v1.9.2 > v1.9.2-rc.1), then every other tag in descending
@@ -69013,15 +69068,40 @@ function planRepository(repo, rules, now) {
     const notes = notesFor(repo, nodes, order, rules);
     return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes };
 }
-/** Plans a whole inventory snapshot at once; a run plans each repository as it is read (`planRepository`). */
+/**
+ * Plans repositories one at a time, in any order, keeping only their plans and the blob ledger: a run adds each
+ * repository as soon as it is read and lets its inventory go.
+ */
+class Planner {
+    rules;
+    now;
+    repositories = [];
+    ledger = new BlobLedger();
+    constructor(rules, now) {
+        this.rules = rules;
+        this.now = now;
+    }
+    add(repo) {
+        const planned = planRepository(repo, this.rules, this.now);
+        this.ledger.record(repo, planned);
+        this.repositories.push(planned);
+    }
+    /** Sizes of every blob the planned manifests reference: GC reports digests, the report gives bytes. */
+    get blobSizes() {
+        return this.ledger.sizes;
+    }
+    /** The plan, repositories in name order whatever order they were added in. */
+    finish() {
+        const repositories = [...this.repositories].sort((a, b) => byText(a.name, b.name));
+        return { repositories, ...this.ledger.reclaimable() };
+    }
+}
+/** Plans a whole inventory snapshot. */
 function plan(inventory, rules, now) {
-    const ledger = new BlobLedger();
-    const repositories = inventory.repositories.map((repo) => {
-        const planned = planRepository(repo, rules, now);
-        ledger.record(repo, planned);
-        return planned;
-    });
-    return { repositories, ...ledger.reclaimable() };
+    const planner = new Planner(rules, now);
+    for (const repo of inventory.repositories)
+        planner.add(repo);
+    return planner.finish();
 }
 
 ;// CONCATENATED MODULE: ./src/shard.ts
@@ -69225,61 +69305,6 @@ async function readRepositories(client, settings, dates, log, each) {
     await forEachLimited(names, settings.concurrency, async (name) => {
         await each(await inventoryRepository(client, name, settings, dates, log));
     });
-}
-
-;// CONCATENATED MODULE: ./src/reclaim.ts
-const KEPT = 1;
-/** Referenced by a deletion that happens whether untagged images are deleted or not. */
-const FREED = 2;
-/** Referenced by a deletion that happens because an untagged image goes. */
-const FREED_WITH_UNTAGGED = 4;
-class reclaim_BlobLedger {
-    /** Every blob seen, with its size: GC reports digests, the report gives bytes. */
-    sizes = new Map();
-    marks = new Map();
-    /** Adds one repository: what its plan deletes and keeps. */
-    record(repo, plan) {
-        const deleted = new Map(plan.manifests.filter((m) => m.decision === 'delete').map((m) => [m.digest, m]));
-        const byUntagged = untaggedDeletions(plan);
-        for (const manifest of repo.manifests.values()) {
-            const planned = deleted.get(manifest.digest);
-            const mark = !planned ? KEPT : byUntagged.has(planned) ? FREED_WITH_UNTAGGED : FREED;
-            this.mark({ digest: manifest.digest, size: manifest.size }, mark);
-            for (const blob of manifest.blobs)
-                this.mark(blob, mark);
-        }
-    }
-    /** Bytes the deletions free, and the part of them freed only because untagged images go. */
-    reclaimable() {
-        let all = 0;
-        let withoutUntagged = 0;
-        for (const [digest, marks] of this.marks) {
-            if (marks & KEPT)
-                continue;
-            const size = this.sizes.get(digest) ?? 0;
-            all += size;
-            // Without the untagged deletions, what they reference stays.
-            if (!(marks & FREED_WITH_UNTAGGED))
-                withoutUntagged += size;
-        }
-        return { reclaimableBytes: all, untaggedReclaimableBytes: all - withoutUntagged };
-    }
-    mark(blob, mark) {
-        this.sizes.set(blob.digest, blob.size);
-        this.marks.set(blob.digest, (this.marks.get(blob.digest) ?? 0) | mark);
-    }
-}
-/** Deletions that happen because an untagged image goes: the image itself, its children, signatures and referrers. */
-function untaggedDeletions(plan) {
-    const out = new Set();
-    const byDigest = new Map(plan.manifests.map((m) => [m.digest, m]));
-    const rooted = (m, depth) => m !== undefined &&
-        depth < 100 &&
-        (m.role === 'untagged' || (m.role !== 'image' && m.parent !== undefined && rooted(byDigest.get(m.parent), depth + 1)));
-    for (const m of plan.manifests)
-        if (m.decision === 'delete' && rooted(m, 0))
-            out.add(m);
-    return out;
 }
 
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -69922,7 +69947,6 @@ async function addUntagged(repo, listing, client, settings, dates) {
 
 
 
-
 async function run(settings, io) {
     const { log } = io;
     const startedAt = io.now();
@@ -69988,24 +70012,17 @@ async function measureStorage(shell, settings, log) {
 async function inventoryAndPlan(settings, client, shell, io) {
     const { log } = io;
     const warnings = [];
-    const repositories = [];
-    const ledger = new reclaim_BlobLedger();
+    const planner = new Planner(settings, io.now());
     if (settings.prune) {
         const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined;
         if (untagged && 'note' in untagged)
             warnings.push(untagged.note);
         const dates = new ConfigDates(client);
-        const now = io.now();
         await log.group('Inventory', () => readRepositories(client, settings, dates, log, async (read) => {
-            const repo = untagged ? await addUntagged(read, untagged, client, settings, dates) : read;
-            const planned = planRepository(repo, settings, now);
-            ledger.record(repo, planned);
-            repositories.push(planned);
+            planner.add(untagged ? await addUntagged(read, untagged, client, settings, dates) : read);
         }));
     }
-    repositories.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const planned = { repositories, ...ledger.reclaimable() };
-    return { planned, sizes: shell ? ledger.sizes : new Map(), warnings };
+    return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings };
 }
 function failures(settings, planned, applied) {
     const out = [];

@@ -217,12 +217,14 @@ describe('plan invariants', () => {
     )
   })
 
-  test('are deterministic and do not depend on Map insertion order', () => {
+  test('are deterministic and depend on neither Map insertion order nor the order repositories come in', () => {
     fc.assert(
       fc.property(inventoryArb, rulesArb, (inventory, rules) => {
         const result = plan(inventory, rules, NOW)
         expect(plan(inventory, rules, NOW)).toEqual(result)
         expect(plan(reordered(inventory), rules, NOW)).toEqual(result)
+        // A run adds repositories as they finish reading, in any order.
+        expect(plan({ repositories: [...inventory.repositories].reverse() }, rules, NOW)).toEqual(result)
       }),
       { numRuns: 300 },
     )
