@@ -69149,10 +69149,17 @@ class ConfigDates {
         if (!fetching) {
             fetching = this.client.getJsonBlob(repository, configDigest).then(createdFromConfig);
             this.pending.set(configDigest, fetching);
-            // A failure belongs to the repository that asked; another repository may still read the blob.
-            fetching.then((created) => this.known.set(configDigest, created), () => undefined).finally(() => this.pending.delete(configDigest));
         }
-        return fetching;
+        try {
+            const created = await fetching;
+            this.known.set(configDigest, created);
+            return created;
+        }
+        finally {
+            // After a failure too: it belongs to the repository that asked, and another repository may still read the blob.
+            if (this.pending.get(configDigest) === fetching)
+                this.pending.delete(configDigest);
+        }
     }
 }
 /** The config's `created` as epoch ms; undefined when missing or unreadable. */
