@@ -195,7 +195,8 @@ const INPUT_LIST = [
     default: DEFAULT_GC_COMMAND,
     description:
       'The garbage collector to run on the host. --delete-untagged (-m) is refused: on Distribution 2.x it ' +
-      'deletes the platforms of every multi-arch image; use untagged: delete instead.',
+      'deletes the platforms of every multi-arch image; use untagged: delete instead. A dry run adds --dry-run ' +
+      'right after the word garbage-collect.',
   },
   {
     name: 'storage-path',
@@ -241,7 +242,7 @@ export const OUTPUTS: readonly OutputSpec[] = [
   },
   {
     name: 'gc-blobs-deleted',
-    description: 'How many blobs the garbage collector deleted (in a dry run: found eligible).',
+    description: 'How many blobs the garbage collector deleted (0 in a dry run; the summary lists blobs already eligible).',
   },
   { name: 'plan-file', description: 'Path of the JSON plan file.' },
 ]

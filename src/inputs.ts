@@ -7,7 +7,7 @@ import { homedir } from 'node:os'
 import { braceExpand, Minimatch } from 'minimatch'
 import { findDockerCredentials } from './docker-config.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
-import { deleteUntaggedWord } from './gc/collector.js'
+import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
 import type { GcSettings, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
@@ -625,6 +625,14 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
       'shard',
       'Invalid shard with prune: false: garbage collection covers the whole registry and runs once, after all ' +
         'shards. Expected an empty shard in the prune: false job.',
+    )
+  }
+  const dryRunCollector = settings.dryRun && gc.mode !== 'off' ? dryRunProblem(gc.command) : undefined
+  if (dryRunCollector) {
+    throw new InputError(
+      'gc-command',
+      `Invalid gc-command '${gc.command}' for a dry run: ${dryRunCollector}. Expected the collector's command line, ` +
+        'e.g. registry garbage-collect /etc/docker/registry/config.yml (or garbage-collect: off for the dry run).',
     )
   }
   if (gc.mode === 'ssh') checkSsh(gc)

@@ -66278,11 +66278,13 @@ function formatDuration(ms) {
 
 ;// CONCATENATED MODULE: ./src/gc/collector.ts
 // The collector (`registry garbage-collect`): the command line we run, and what we read from its output.
-/** Does a word of the command ask the collector to delete untagged manifests (`--delete-untagged`, `-m`, `-dm`)? */
+/**
+ * Does a word of the command ask the collector to delete untagged manifests (`--delete-untagged`, `-m`, `-dm`)?
+ * The collector's flag parser reads `-m=true` as `-m`, so only the part before `=` counts.
+ */
 function isDeleteUntagged(word) {
-    if (/^--delete-untagged(=.*)?$/.test(word))
-        return true;
-    return /^-[A-Za-z]+$/.test(word) && word.includes('m');
+    const flag = word.split('=')[0];
+    return flag === '--delete-untagged' || (/^-[A-Za-z]+$/.test(flag) && flag.includes('m'));
 }
 /** The words of a command line, split on spaces and quotes alike (`sh -c '... -m ...'` must be seen too). */
 const wordsOf = (command) => command.split(/[\s'"();&|]+/).filter(Boolean);
@@ -66290,12 +66292,26 @@ const wordsOf = (command) => command.split(/[\s'"();&|]+/).filter(Boolean);
 function deleteUntaggedWord(command) {
     return wordsOf(command).find(isDeleteUntagged);
 }
+/** The collector's subcommand as a word of the command line, also inside quotes (`sh -c '… garbage-collect …'`). */
+const SUBCOMMAND = /(?<=^|[\s'"])garbage-collect(?=$|[\s'"])/;
 /**
- * The command to run: `gc-command`, with `--dry-run` added on a dry run (DECISIONS 17). Refuses `--delete-untagged`
- * (DECISIONS 1): inputs refuse it too, but this is where it would do harm.
+ * Why `command` cannot be made a dry run, or undefined. `--dry-run` goes right after the subcommand word, so it reaches
+ * the collector through any wrapper (`sh -c '…'`, `docker exec …`); a command without that word, or one that sets
+ * the flag's value itself, gives no such guarantee.
+ */
+function dryRunProblem(command) {
+    if (!SUBCOMMAND.test(command)) {
+        return 'a dry run adds --dry-run right after the word garbage-collect, and this command has no such word';
+    }
+    const set = wordsOf(command).find((word) => /^(--dry-run|-d)=/.test(word));
+    return set ? `it sets '${set}' itself, which could turn the dry run's --dry-run off` : undefined;
+}
+/**
+ * The command to run: `gc-command`, with `--dry-run` right after `garbage-collect` on a dry run (DECISIONS 17).
+ * Refuses `--delete-untagged` (DECISIONS 1) and a command that cannot be made a dry run: the inputs refuse both
+ * too, but this is where they would do harm.
  */
 function collectorCommand(command, dryRun) {
-    const words = wordsOf(command);
     const culprit = deleteUntaggedWord(command);
     if (culprit) {
         throw new Error(`gc-command '${command}' contains '${culprit}' (--delete-untagged): refused. On Distribution 2.x it deletes the ` +
@@ -66305,10 +66321,17 @@ function collectorCommand(command, dryRun) {
     }
     if (!command.trim())
         throw new Error('gc-command is empty: give the collector command, e.g. `registry garbage-collect /etc/docker/registry/config.yml`.');
-    if (!dryRun || words.includes('--dry-run') || words.includes('-d'))
+    if (!dryRun)
         return command;
-    // Flags may follow the config argument (cobra parses them anywhere), so appending works for a wrapper command too.
-    return `${command} --dry-run`;
+    const problem = dryRunProblem(command);
+    if (problem)
+        throw new Error(`gc-command '${command}' cannot run as a dry run: ${problem}.`);
+    const at = SUBCOMMAND.exec(command);
+    const end = at.index + at[0].length;
+    const after = wordsOf(command.slice(end));
+    if (after.includes('--dry-run') || after.includes('-d'))
+        return command;
+    return `${command.slice(0, end)} --dry-run${command.slice(end)}`;
 }
 const SUMMARY = /^(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion\s*$/m;
 const ELIGIBLE_BLOB = /^blob eligible for deletion: (sha256:[0-9a-f]{64})\s*$/gm;
@@ -66664,7 +66687,8 @@ const INPUT_LIST = [
         name: 'gc-command',
         default: DEFAULT_GC_COMMAND,
         description: 'The garbage collector to run on the host. --delete-untagged (-m) is refused: on Distribution 2.x it ' +
-            'deletes the platforms of every multi-arch image; use untagged: delete instead.',
+            'deletes the platforms of every multi-arch image; use untagged: delete instead. A dry run adds --dry-run ' +
+            'right after the word garbage-collect.',
     },
     {
         name: 'storage-path',
@@ -66700,7 +66724,7 @@ const OUTPUTS = [
     },
     {
         name: 'gc-blobs-deleted',
-        description: 'How many blobs the garbage collector deleted (in a dry run: found eligible).',
+        description: 'How many blobs the garbage collector deleted (0 in a dry run; the summary lists blobs already eligible).',
     },
     { name: 'plan-file', description: 'Path of the JSON plan file.' },
 ];
@@ -67287,6 +67311,11 @@ function checkCombinations(settings, value) {
     if (!settings.prune && settings.shard !== undefined) {
         throw new InputError('shard', 'Invalid shard with prune: false: garbage collection covers the whole registry and runs once, after all ' +
             'shards. Expected an empty shard in the prune: false job.');
+    }
+    const dryRunCollector = settings.dryRun && gc.mode !== 'off' ? dryRunProblem(gc.command) : undefined;
+    if (dryRunCollector) {
+        throw new InputError('gc-command', `Invalid gc-command '${gc.command}' for a dry run: ${dryRunCollector}. Expected the collector's command line, ` +
+            'e.g. registry garbage-collect /etc/docker/registry/config.yml (or garbage-collect: off for the dry run).');
     }
     if (gc.mode === 'ssh')
         checkSsh(gc);

@@ -1,9 +1,12 @@
 // The collector (`registry garbage-collect`): the command line we run, and what we read from its output.
 
-/** Does a word of the command ask the collector to delete untagged manifests (`--delete-untagged`, `-m`, `-dm`)? */
+/**
+ * Does a word of the command ask the collector to delete untagged manifests (`--delete-untagged`, `-m`, `-dm`)?
+ * The collector's flag parser reads `-m=true` as `-m`, so only the part before `=` counts.
+ */
 function isDeleteUntagged(word: string): boolean {
-  if (/^--delete-untagged(=.*)?$/.test(word)) return true
-  return /^-[A-Za-z]+$/.test(word) && word.includes('m')
+  const flag = word.split('=')[0] as string
+  return flag === '--delete-untagged' || (/^-[A-Za-z]+$/.test(flag) && flag.includes('m'))
 }
 
 /** The words of a command line, split on spaces and quotes alike (`sh -c '... -m ...'` must be seen too). */
@@ -14,12 +17,28 @@ export function deleteUntaggedWord(command: string): string | undefined {
   return wordsOf(command).find(isDeleteUntagged)
 }
 
+/** The collector's subcommand as a word of the command line, also inside quotes (`sh -c '… garbage-collect …'`). */
+const SUBCOMMAND = /(?<=^|[\s'"])garbage-collect(?=$|[\s'"])/
+
 /**
- * The command to run: `gc-command`, with `--dry-run` added on a dry run (DECISIONS 17). Refuses `--delete-untagged`
- * (DECISIONS 1): inputs refuse it too, but this is where it would do harm.
+ * Why `command` cannot be made a dry run, or undefined. `--dry-run` goes right after the subcommand word, so it reaches
+ * the collector through any wrapper (`sh -c '…'`, `docker exec …`); a command without that word, or one that sets
+ * the flag's value itself, gives no such guarantee.
+ */
+export function dryRunProblem(command: string): string | undefined {
+  if (!SUBCOMMAND.test(command)) {
+    return 'a dry run adds --dry-run right after the word garbage-collect, and this command has no such word'
+  }
+  const set = wordsOf(command).find((word) => /^(--dry-run|-d)=/.test(word))
+  return set ? `it sets '${set}' itself, which could turn the dry run's --dry-run off` : undefined
+}
+
+/**
+ * The command to run: `gc-command`, with `--dry-run` right after `garbage-collect` on a dry run (DECISIONS 17).
+ * Refuses `--delete-untagged` (DECISIONS 1) and a command that cannot be made a dry run: the inputs refuse both
+ * too, but this is where they would do harm.
  */
 export function collectorCommand(command: string, dryRun: boolean): string {
-  const words = wordsOf(command)
   const culprit = deleteUntaggedWord(command)
   if (culprit) {
     throw new Error(
@@ -30,9 +49,14 @@ export function collectorCommand(command: string, dryRun: boolean): string {
     )
   }
   if (!command.trim()) throw new Error('gc-command is empty: give the collector command, e.g. `registry garbage-collect /etc/docker/registry/config.yml`.')
-  if (!dryRun || words.includes('--dry-run') || words.includes('-d')) return command
-  // Flags may follow the config argument (cobra parses them anywhere), so appending works for a wrapper command too.
-  return `${command} --dry-run`
+  if (!dryRun) return command
+  const problem = dryRunProblem(command)
+  if (problem) throw new Error(`gc-command '${command}' cannot run as a dry run: ${problem}.`)
+  const at = SUBCOMMAND.exec(command) as RegExpExecArray
+  const end = at.index + at[0].length
+  const after = wordsOf(command.slice(end))
+  if (after.includes('--dry-run') || after.includes('-d')) return command
+  return `${command.slice(0, end)} --dry-run${command.slice(end)}`
 }
 
 export interface CollectorOutput {

@@ -181,7 +181,7 @@ describe('a dry run (acceptance 2)', () => {
     expect(await snapshot(reg, fx)).toEqual(tags)
     expect(ran()).toEqual({ before: false, after: false })
     expect(run.outputs).toMatchObject({ 'deleted-count': '4', 'reclaimed-bytes': '0', 'gc-blobs-deleted': '0' })
-    expect(log(run)).toContain(`garbage-collect ${reg.configPath} --dry-run`)
+    expect(log(run)).toContain(`garbage-collect --dry-run ${reg.configPath}`)
     expect(run.summary).toContain('### Garbage collection (ssh, dry run)')
     expect(run.summary).toContain('reports 3 blobs already eligible for deletion: orphaned before this run')
     expect(run.summary).toContain('nothing (dry run)')

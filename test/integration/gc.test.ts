@@ -145,7 +145,7 @@ describe('garbage collection over SSH', () => {
     // DECISIONS 17: no before/after commands in a dry run.
     expect(existsSync(`${scratch}/before-ran`) || existsSync(`${scratch}/after-ran`)).toBe(false)
     expect(log.groups).toEqual(['Garbage collection'])
-    expect(log.lines).toContain(`$ ${gc.command} --dry-run`)
+    expect(log.lines).toContain(`$ ${REGISTRY_BIN} garbage-collect --dry-run ${reg.configPath}`)
     expect(log.lines).toContain('6 blobs marked, 3 blobs and 0 manifests eligible for deletion')
   })
 
@@ -271,6 +271,20 @@ describe('garbage collection over SSH', () => {
     expect(denied).toContain('Permission denied')
     expect(denied).toContain('can read all of it')
     expect(await failure(measure(nobody, reg.storage))).toContain('Permission denied')
+  })
+
+  it('a dry run through sh -c still reaches the collector as --dry-run, and deletes nothing', async () => {
+    // Appended after the quotes, --dry-run would be sh's $0, and the collector would delete for real.
+    const { v2 } = await fixture(reg)
+    const before = du(reg.storage)
+    const log = testLog()
+    const gc = settings(reg, { command: `sh -c '${REGISTRY_BIN} garbage-collect ${reg.configPath}'` })
+    const result = await withShell(gc, log, async (shell) =>
+      collectGarbage(shell, gc, { dryRun: true, blobSizes: new Map(), storageBytesBefore: await measureBefore(shell, gc) }, log),
+    )
+    expect(du(reg.storage)).toBe(before)
+    expect(result).toMatchObject({ dryRun: true, blobsDeleted: [] })
+    expect(result.blobsEligibleDigests).toEqual(expect.arrayContaining([v2.digest, v2.config.digest]))
   })
 
   it('runs locally too (garbage-collect: local)', async () => {

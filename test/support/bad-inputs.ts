@@ -83,6 +83,12 @@ export const BAD: [string, Record<string, string>, RegExp][] = [
   ['gc-command', { 'gc-command': `${GC} --delete-untagged /etc/x.yml` }, /'--delete-untagged'/],
   ['gc-command', { 'gc-command': `sh -c '${GC} /etc/x.yml -m'` }, /'-m'/],
   ['gc-command', { 'gc-command': `${GC} --delete-untagged=true /etc/x.yml` }, /--delete-untagged=true/],
+  ['gc-command', { 'gc-command': `${GC} -m=true /etc/x.yml` }, /'-m=true'/],
+  // DECISIONS 17: a dry run's --dry-run must reach the collector.
+  ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': '/usr/local/bin/gc.sh' },
+    /for a dry run: .*no such word.*garbage-collect: off/],
+  ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': `${GC} --dry-run=false /etc/x.yml` },
+    /'--dry-run=false' itself/],
   // contradictions
   ['keep-count', { 'keep-count': '0', 'keep-tags': '' }, /no image would be protected.*allow-delete-all: true/],
   ['keep-count', { 'keep-count': '0', 'keep-tags': '', 'older-than': '30d' }, /no image would be protected.*allow-delete-all: true/],
