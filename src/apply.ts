@@ -1,11 +1,10 @@
 // Apply: carries out a plan's deletions, after checking each repository again right before deleting in it.
 // The plan is a snapshot; tags may have moved since. Anything a tag now points at, or that a tagged index now lists,
 // is spared (DECISIONS 2).
-import type { ManifestResponse, RegistryClient } from './registry/client.js'
+import type { RegistryClient } from './registry/client.js'
 import { stopsApply } from './registry/errors.js'
 import { forEachLimited } from './registry/limit.js'
-import { parseManifest } from './registry/manifest.js'
-import { isIndexMediaType } from './registry/media-types.js'
+import { parseManifest, type ParsedManifest } from './registry/manifest.js'
 import type {
   ApplyResult,
   Logger,
@@ -35,11 +34,16 @@ export async function currentlyProtected(
   const goingWith = new Map<string, Set<string>>()
   for (const m of repository.manifests) if (m.decision === 'delete') goingWith.set(m.digest, new Set(m.tags))
 
-  const heads = new Map<string, ManifestResponse>()
+  // Each tag's digest, and what an index lists: parsed as the inventory parses it (the body's own mediaType first, not
+  // the Content-Type alone), and no body kept past its tag.
+  const heads = new Map<string, { digest: string; index?: ParsedManifest }>()
   await forEachLimited(await client.tags(name), concurrency, async (tag) => {
-    heads.set(tag, await client.getManifest(name, tag))
+    const got = await client.getManifest(name, tag)
+    const parsed = parseManifest(got.digest, got.mediaType, got.body)
+    heads.set(tag, { digest: got.digest, ...(parsed.manifest.kind === 'index' ? { index: parsed } : {}) })
   })
-  const bodies = new Map([...heads.values()].map((m) => [m.digest, m]))
+  const parsedIndexes = new Map<string, ParsedManifest>()
+  for (const head of heads.values()) if (head.index) parsedIndexes.set(head.digest, head.index)
 
   const protectedDigests = new Map<string, string>()
   const indexes: { digest: string; reason: string }[] = []
@@ -48,7 +52,7 @@ export async function currentlyProtected(
     if (protectedDigests.has(head.digest)) continue
     const reason = `tag ${tag} points at it now`
     protectedDigests.set(head.digest, reason)
-    if (isIndexMediaType(head.mediaType)) indexes.push({ digest: head.digest, reason })
+    if (head.index) indexes.push({ digest: head.digest, reason })
   }
   // Children of staying indexes stay, down nested indexes; each index is read once.
   const readIndexes = new Set<string>()
@@ -56,10 +60,13 @@ export async function currentlyProtected(
     const index = indexes.pop()
     if (!index || readIndexes.has(index.digest)) continue
     readIndexes.add(index.digest)
-    const got = bodies.get(index.digest) ?? (await client.getManifest(name, index.digest))
-    const { manifest, childIndexes } = parseManifest(got.digest, got.mediaType, got.body)
-    const nested = new Set(childIndexes)
-    for (const child of manifest.children) {
+    let parsed = parsedIndexes.get(index.digest)
+    if (!parsed) {
+      const got = await client.getManifest(name, index.digest)
+      parsed = parseManifest(got.digest, got.mediaType, got.body)
+    }
+    const nested = new Set(parsed.childIndexes)
+    for (const child of parsed.manifest.children) {
       const reason = `listed by index ${short(index.digest)}, which stays (${index.reason})`
       if (!protectedDigests.has(child)) protectedDigests.set(child, reason)
       if (nested.has(child)) indexes.push({ digest: child, reason })

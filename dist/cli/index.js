@@ -68004,7 +68004,6 @@ function manifestKind(mediaType) {
             return 'unknown';
     }
 }
-const isIndexMediaType = (mediaType) => manifestKind(mediaType) === 'index';
 /** Config media types whose blob is an image config with a `created` field (artifacts use others). */
 const isImageConfigMediaType = (mediaType) => mediaType === MEDIA_TYPES.ociConfig || mediaType === MEDIA_TYPES.dockerConfig;
 
@@ -68111,7 +68110,6 @@ function inferMediaType(json) {
 
 
 
-
 const apply_short = (digest) => `${digest.slice(0, 19)}…`;
 /**
  * What must stay in a repository as it is now: digest -> why. Every tag is resolved again (a GET, not a HEAD: the
@@ -68125,11 +68123,18 @@ async function currentlyProtected(client, repository, concurrency) {
     for (const m of repository.manifests)
         if (m.decision === 'delete')
             goingWith.set(m.digest, new Set(m.tags));
+    // Each tag's digest, and what an index lists: parsed as the inventory parses it (the body's own mediaType first, not
+    // the Content-Type alone), and no body kept past its tag.
     const heads = new Map();
     await forEachLimited(await client.tags(name), concurrency, async (tag) => {
-        heads.set(tag, await client.getManifest(name, tag));
+        const got = await client.getManifest(name, tag);
+        const parsed = parseManifest(got.digest, got.mediaType, got.body);
+        heads.set(tag, { digest: got.digest, ...(parsed.manifest.kind === 'index' ? { index: parsed } : {}) });
     });
-    const bodies = new Map([...heads.values()].map((m) => [m.digest, m]));
+    const parsedIndexes = new Map();
+    for (const head of heads.values())
+        if (head.index)
+            parsedIndexes.set(head.digest, head.index);
     const protectedDigests = new Map();
     const indexes = [];
     for (const [tag, head] of [...heads].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -68139,7 +68144,7 @@ async function currentlyProtected(client, repository, concurrency) {
             continue;
         const reason = `tag ${tag} points at it now`;
         protectedDigests.set(head.digest, reason);
-        if (isIndexMediaType(head.mediaType))
+        if (head.index)
             indexes.push({ digest: head.digest, reason });
     }
     // Children of staying indexes stay, down nested indexes; each index is read once.
@@ -68149,10 +68154,13 @@ async function currentlyProtected(client, repository, concurrency) {
         if (!index || readIndexes.has(index.digest))
             continue;
         readIndexes.add(index.digest);
-        const got = bodies.get(index.digest) ?? (await client.getManifest(name, index.digest));
-        const { manifest, childIndexes } = parseManifest(got.digest, got.mediaType, got.body);
-        const nested = new Set(childIndexes);
-        for (const child of manifest.children) {
+        let parsed = parsedIndexes.get(index.digest);
+        if (!parsed) {
+            const got = await client.getManifest(name, index.digest);
+            parsed = parseManifest(got.digest, got.mediaType, got.body);
+        }
+        const nested = new Set(parsed.childIndexes);
+        for (const child of parsed.manifest.children) {
             const reason = `listed by index ${apply_short(index.digest)}, which stays (${index.reason})`;
             if (!protectedDigests.has(child))
                 protectedDigests.set(child, reason);

@@ -138,6 +138,31 @@ describe('apply', () => {
     expect(await pullsCompletely(reg, 'team/app', 'bundle')).toBe(true)
   })
 
+  it('knows a newly tagged index by its body, as the inventory does, when it is served as plain JSON', async () => {
+    // Some proxies in front of registries answer every manifest as application/json: the re-check must still see
+    // the index and spare what it lists (DECISIONS 2).
+    const p = await planned()
+    const d = fx.digests
+    await pushIndex(reg, 'team/app', 'bundle', [await descriptor('team/app', d.v100)])
+    const proxy = await startProxy(reg.url, {
+      headers: (req, headers) => {
+        if (req.url?.startsWith('/v2/team/app/manifests/')) headers['content-type'] = 'application/json'
+      },
+    })
+    const viaProxy = new RegistryClient({ ...settings, registry: proxy.url, sleep: async () => {} })
+    try {
+      const result = await apply(viaProxy, p, settings, log)
+      const app = result.repositories.find((r) => r.name === 'team/app')
+      expect(app?.spared).toContainEqual({
+        digest: d.v100, reason: expect.stringMatching(/^listed by index sha256:.*tag bundle points at it now/),
+      })
+      expect(await pullsCompletely(reg, 'team/app', 'bundle')).toBe(true)
+    } finally {
+      await viaProxy.close()
+      await proxy.close()
+    }
+  })
+
   it('deletes nothing and stops when the registry has deletes disabled', async () => {
     const p = await planned()
     const before = { app: await tagList(reg, 'team/app'), cli: await tagList(reg, 'team/tools/cli') }
