@@ -8,6 +8,7 @@ import { braceExpand, Minimatch } from 'minimatch'
 import { findDockerCredentials } from './docker-config.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
 import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
+import { hasGlobMagic } from './globs.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
 import type { GcSettings, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
@@ -295,7 +296,6 @@ const GLOB_FORM: Record<GlobTarget, string> = {
 const MAX_PATTERNS = 1000
 const MAX_PATTERN_LENGTH = 256
 const MAX_EXPANSIONS = 256
-const GLOB_MAGIC = /[*?[\]{}()!+@|\\]/
 // distribution-spec: path components of lower-case alphanumerics joined by `.`, `_`, `__` or dashes, split by `/`.
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
@@ -333,7 +333,7 @@ function globProblem(pattern: string, target: GlobTarget): string | undefined {
   }
   const structure = globStructureProblem(body)
   if (structure) return `'${pattern}' ${structure}`
-  if (!GLOB_MAGIC.test(body)) {
+  if (!hasGlobMagic(body)) {
     if (target === 'repository' && (body.length > 255 || !REPOSITORY_NAME.test(body))) {
       return `'${body}' is not a valid repository name (lower-case letters and digits, joined by . _ __ - or /)`
     }

@@ -66358,6 +66358,42 @@ function deletedBlobs(output) {
     return [...new Set([...output.deletingBlobs, ...output.eligibleBlobs])];
 }
 
+;// CONCATENATED MODULE: ./src/globs.ts
+// Glob matching for repository names and tags: one meaning everywhere an input takes a list of globs.
+
+// dot: tags such as `.cache` and repository segments such as `.hidden` match `*` like any other name.
+// nonegate/nocomment: a leading `!` is handled below (as an exclude), and `#` is never a comment in a tag.
+const OPTIONS = { dot: true, nonegate: true, nocomment: true };
+/**
+ * True when `name` matches at least one include glob and no `!exclude` glob.
+ * A list made only of excludes means "everything but those"; an empty list matches nothing.
+ */
+function matchesAny(name, globs) {
+    return globMatcher(globs)(name);
+}
+/** `matchesAny` with the globs compiled once, for matching many names (100,000 tags) against one list. */
+function globMatcher(globs) {
+    const compile = (glob) => new Minimatch(glob, OPTIONS);
+    const includes = globs.filter((glob) => !glob.startsWith('!')).map(compile);
+    const excludes = globs.filter((glob) => glob.startsWith('!')).map((glob) => compile(glob.slice(1)));
+    return (name) => {
+        if (excludes.some((glob) => glob.match(name)))
+            return false;
+        if (includes.length === 0)
+            return excludes.length > 0;
+        return includes.some((glob) => glob.match(name));
+    };
+}
+/**
+ * True when a pattern matches something other than its own literal text, so the names it stands for must be listed
+ * (`_catalog`) rather than used directly (DECISIONS 10). Braces count: `{a,b}` is not a repository name.
+ * A leading `!` is ignored: the answer is about the pattern it excludes.
+ */
+function hasGlobMagic(pattern) {
+    const body = pattern.startsWith('!') ? pattern.slice(1) : pattern;
+    return new Minimatch(body, { ...OPTIONS, magicalBraces: true }).hasMagic();
+}
+
 ;// CONCATENATED MODULE: ./src/gc/known-hosts.ts
 // Checks an SSH server's host key against `ssh-known-hosts`: OpenSSH known_hosts lines or `SHA256:` fingerprints.
 // ssh2 accepts any host key unless it is given a verifier, so every connection goes through this module.
@@ -66744,6 +66780,7 @@ const OUTPUTS = [
 
 
 
+
 class InputError extends Error {
     input;
     constructor(input, message) {
@@ -67001,7 +67038,6 @@ const GLOB_FORM = {
 const MAX_PATTERNS = 1000;
 const inputs_MAX_PATTERN_LENGTH = 256;
 const MAX_EXPANSIONS = 256;
-const GLOB_MAGIC = /[*?[\]{}()!+@|\\]/;
 // distribution-spec: path components of lower-case alphanumerics joined by `.`, `_`, `__` or dashes, split by `/`.
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -67045,7 +67081,7 @@ function globProblem(pattern, target) {
     const structure = globStructureProblem(body);
     if (structure)
         return `'${pattern}' ${structure}`;
-    if (!GLOB_MAGIC.test(body)) {
+    if (!hasGlobMagic(body)) {
         if (target === 'repository' && (body.length > 255 || !REPOSITORY_NAME.test(body))) {
             return `'${body}' is not a valid repository name (lower-case letters and digits, joined by . _ __ - or /)`;
         }
@@ -68648,42 +68684,6 @@ async function collectGarbage(shell, gc, options, log) {
             blobsEligibleDigests: output.eligibleBlobs,
         };
     });
-}
-
-;// CONCATENATED MODULE: ./src/globs.ts
-// Glob matching for repository names and tags: one meaning everywhere an input takes a list of globs.
-
-// dot: tags such as `.cache` and repository segments such as `.hidden` match `*` like any other name.
-// nonegate/nocomment: a leading `!` is handled below (as an exclude), and `#` is never a comment in a tag.
-const OPTIONS = { dot: true, nonegate: true, nocomment: true };
-/**
- * True when `name` matches at least one include glob and no `!exclude` glob.
- * A list made only of excludes means "everything but those"; an empty list matches nothing.
- */
-function matchesAny(name, globs) {
-    return globMatcher(globs)(name);
-}
-/** `matchesAny` with the globs compiled once, for matching many names (100,000 tags) against one list. */
-function globMatcher(globs) {
-    const compile = (glob) => new Minimatch(glob, OPTIONS);
-    const includes = globs.filter((glob) => !glob.startsWith('!')).map(compile);
-    const excludes = globs.filter((glob) => glob.startsWith('!')).map((glob) => compile(glob.slice(1)));
-    return (name) => {
-        if (excludes.some((glob) => glob.match(name)))
-            return false;
-        if (includes.length === 0)
-            return excludes.length > 0;
-        return includes.some((glob) => glob.match(name));
-    };
-}
-/**
- * True when a pattern matches something other than its own literal text, so the names it stands for must be listed
- * (`_catalog`) rather than used directly (DECISIONS 10). Braces count: `{a,b}` is not a repository name.
- * A leading `!` is ignored: the answer is about the pattern it excludes.
- */
-function hasGlobMagic(pattern) {
-    const body = pattern.startsWith('!') ? pattern.slice(1) : pattern;
-    return new Minimatch(body, { ...OPTIONS, magicalBraces: true }).hasMagic();
 }
 
 ;// CONCATENATED MODULE: ./src/reclaim.ts

@@ -39,7 +39,6 @@ export function manifestKind(mediaType: string): ManifestKind {
   }
 }
 
-
 /** Config media types whose blob is an image config with a `created` field (artifacts use others). */
 export const isImageConfigMediaType = (mediaType: string | undefined): boolean =>
   mediaType === MEDIA_TYPES.ociConfig || mediaType === MEDIA_TYPES.dockerConfig

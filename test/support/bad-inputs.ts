@@ -70,6 +70,9 @@ export const BAD: [string, Record<string, string>, RegExp][] = [
   ['repositories', { repositories: 'a'.repeat(300) }, /longer than 256/],
   ['repositories', { repositories: '{a,b}'.repeat(9) }, /expands to more than 256/],
   ['repositories', { repositories: 'a,'.repeat(40_000) }, /65536 allowed/],
+  // Not globs to the catalog matcher either (hasGlobMagic): checked as names, before any request.
+  ['repositories', { repositories: 'team/a+b' }, /'team\/a\+b' is not a valid repository name/],
+  ['repositories', { repositories: 'team/x{y}' }, /'team\/x\{y\}' is not a valid repository name/],
   ['keep-tags', { 'keep-tags': 'v1 .0' }, /contains a space/],
   ['keep-tags', { 'keep-tags': 'release/*' }, /'\/' cannot appear in a tag name/],
   ['keep-tags', { 'keep-tags': '.hidden' }, /not a valid tag/],
