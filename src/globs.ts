@@ -7,14 +7,10 @@ import type { MinimatchOptions } from 'minimatch'
 const OPTIONS: MinimatchOptions = { dot: true, nonegate: true, nocomment: true }
 
 /**
- * True when `name` matches at least one include glob and no `!exclude` glob.
- * A list made only of excludes means "everything but those"; an empty list matches nothing.
+ * A test of names against a list of globs, compiled once (100,000 names may be tested): true when a name matches at
+ * least one include glob and no `!exclude` glob. A list made only of excludes means "everything but those"; an empty
+ * list matches nothing.
  */
-export function matchesAny(name: string, globs: string[]): boolean {
-  return globMatcher(globs)(name)
-}
-
-/** `matchesAny` with the globs compiled once, for matching many names (100,000 tags) against one list. */
 export function globMatcher(globs: string[]): (name: string) => boolean {
   const compile = (glob: string) => new Minimatch(glob, OPTIONS)
   const includes = globs.filter((glob) => !glob.startsWith('!')).map(compile)

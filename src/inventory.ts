@@ -1,6 +1,6 @@
 // The inventory: what the registry holds in the repositories this run covers, read over the v2 API.
 // Fail closed per repository: anything unreadable marks that repository incomplete, and nothing in it is deleted.
-import { hasGlobMagic, matchesAny } from './globs.js'
+import { globMatcher, hasGlobMagic } from './globs.js'
 import { SIGNATURE_TAG } from './plan.js'
 import type { RegistryClient } from './registry/client.js'
 import { forEachLimited } from './registry/limit.js'
@@ -175,13 +175,14 @@ function datableImages(repo: RepositoryInventory): Manifest[] {
 /** Which repositories this run covers: named directly when no pattern needs the catalog (DECISIONS 10). */
 export async function repositoryNames(client: RegistryClient, settings: InventorySettings): Promise<string[]> {
   const includes = settings.repositories.filter((p) => !p.startsWith('!'))
+  const covered = globMatcher(settings.repositories)
   let names: string[]
   if (includes.length > 0 && !includes.some(hasGlobMagic)) {
-    names = [...new Set(includes)].filter((name) => matchesAny(name, settings.repositories))
+    names = [...new Set(includes)].filter(covered)
   } else {
     names = []
     try {
-      for await (const name of client.catalog()) if (matchesAny(name, settings.repositories)) names.push(name)
+      for await (const name of client.catalog()) if (covered(name)) names.push(name)
     } catch (error) {
       throw new Error(`Could not list the repositories of ${settings.registry} (_catalog): ${(error as Error).message}`)
     }

@@ -66365,13 +66365,10 @@ function deletedBlobs(output) {
 // nonegate/nocomment: a leading `!` is handled below (as an exclude), and `#` is never a comment in a tag.
 const OPTIONS = { dot: true, nonegate: true, nocomment: true };
 /**
- * True when `name` matches at least one include glob and no `!exclude` glob.
- * A list made only of excludes means "everything but those"; an empty list matches nothing.
+ * A test of names against a list of globs, compiled once (100,000 names may be tested): true when a name matches at
+ * least one include glob and no `!exclude` glob. A list made only of excludes means "everything but those"; an empty
+ * list matches nothing.
  */
-function matchesAny(name, globs) {
-    return globMatcher(globs)(name);
-}
-/** `matchesAny` with the globs compiled once, for matching many names (100,000 tags) against one list. */
 function globMatcher(globs) {
     const compile = (glob) => new Minimatch(glob, OPTIONS);
     const includes = globs.filter((glob) => !glob.startsWith('!')).map(compile);
@@ -69314,15 +69311,16 @@ function datableImages(repo) {
 /** Which repositories this run covers: named directly when no pattern needs the catalog (DECISIONS 10). */
 async function repositoryNames(client, settings) {
     const includes = settings.repositories.filter((p) => !p.startsWith('!'));
+    const covered = globMatcher(settings.repositories);
     let names;
     if (includes.length > 0 && !includes.some(hasGlobMagic)) {
-        names = [...new Set(includes)].filter((name) => matchesAny(name, settings.repositories));
+        names = [...new Set(includes)].filter(covered);
     }
     else {
         names = [];
         try {
             for await (const name of client.catalog())
-                if (matchesAny(name, settings.repositories))
+                if (covered(name))
                     names.push(name);
         }
         catch (error) {
