@@ -1,8 +1,9 @@
-// Keeps the README's input and output tables in step with action.yml: `npm run docs` rewrites them,
-// and test/unit/readme.test.ts fails when they drift.
-import { readFileSync, writeFileSync } from 'node:fs'
+// Keeps the README's input and output tables in step with action.yml, and schema/rules.schema.json with src/rules.ts:
+// `npm run docs` rewrites them, and test/unit/readme.test.ts and test/unit/rules.test.ts fail when they drift.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
+import { RULES_SCHEMA } from '../src/rules.js'
 
 interface ActionYml {
   inputs: Record<string, { description: string; default?: string; required?: boolean }>
@@ -42,7 +43,13 @@ export function renderReadme(readme: string, actionYml: string): string {
   return out
 }
 
+/** The published JSON Schema of the `rules` input: RULES_SCHEMA, pretty-printed. */
+export const rulesSchemaText = (): string => `${JSON.stringify(RULES_SCHEMA, null, 2)}\n`
+
 if (process.argv[1] === import.meta.filename) {
+  mkdirSync(join(root, 'schema'), { recursive: true })
+  writeFileSync(join(root, 'schema/rules.schema.json'), rulesSchemaText())
+  console.log('schema/rules.schema.json written from src/rules.ts')
   const readmePath = join(root, 'README.md')
   const next = renderReadme(readFileSync(readmePath, 'utf8'), readFileSync(join(root, 'action.yml'), 'utf8'))
   writeFileSync(readmePath, next)

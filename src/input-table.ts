@@ -49,8 +49,9 @@ const INPUT_LIST = [
     default: '**',
     kind: 'list',
     description:
-      'Repositories to prune: globs over repository names (team/**), separated by newlines or commas; ' +
-      '!glob excludes. Names without glob characters are used directly, without reading the catalog.',
+      'Repositories to prune: globs over repository names (team/**) or /regular expressions/ (RE2, matched ' +
+      'against the whole name), separated by newlines or commas; !pattern excludes. Names without glob ' +
+      'characters are used directly, without reading the catalog. With rules: bounds the repositories the rules see.',
   },
   {
     name: 'keep-count',
@@ -66,8 +67,25 @@ const INPUT_LIST = [
     kind: 'list',
     explicitEmpty: true,
     description:
-      'Globs of tags whose images are never deleted, separated by newlines or commas. An explicitly empty value ' +
-      'protects no tag.',
+      'Globs or /regular expressions/ of tags whose images are never deleted, separated by newlines or commas. ' +
+      'An explicitly empty value protects no tag.',
+  },
+  {
+    name: 'delete-tags',
+    default: '',
+    kind: 'list',
+    description:
+      'Tag selector (globs or /regular expressions/): only images all of whose tags match may be deleted; a tag ' +
+      'it does not pick protects its image like keep-tags, and keep-count and older-than apply among the ' +
+      'selected images. Empty: every tag.',
+  },
+  {
+    name: 'untag',
+    default: 'false',
+    kind: 'boolean',
+    description:
+      'true: remove the selected tags of an image that stays under another tag (one not selected, or a keep-tag) ' +
+      'on their own, leaving the image and its other tags as they are.',
   },
   {
     name: 'older-than',
@@ -76,6 +94,26 @@ const INPUT_LIST = [
     description:
       'Only delete images older than this, e.g. 30d, 12h, 2w or 1d12h. Empty: no age condition. Images whose ' +
       'age is unknown are never deleted for their age.',
+  },
+  {
+    name: 'age-from',
+    default: 'created',
+    kind: 'choice',
+    options: ['created', 'pushed'],
+    description:
+      "What an image's age is, for ordering and older-than: created (the image config's created time), or " +
+      'pushed (when it was last pushed or tagged in its repository, read from the storage; needs ' +
+      'garbage-collect ssh or local, and storage-path).',
+  },
+  {
+    name: 'rules',
+    default: '',
+    kind: 'text',
+    description:
+      'Several policies in one run: a YAML list of rules, each with repositories and any of keep-count, keep-tags, ' +
+      'delete-tags, older-than, age-from, untagged, keep-untagged, allow-delete-all, untag. The first rule that ' +
+      'matches a repository applies; repositories no rule matches are not touched. Keys a rule leaves out take ' +
+      'the plain input. Schema: schema/rules.schema.json.',
   },
   { name: 'dry-run', default: 'false', kind: 'boolean', description: 'Plan and report, delete nothing.' },
   { name: 'concurrency', default: '8', kind: 'integer', description: 'Parallel requests to the registry (1-64).' },

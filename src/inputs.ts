@@ -4,15 +4,16 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { braceExpand, Minimatch } from 'minimatch'
 import { findDockerCredentials } from './docker-config.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
 import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
-import { hasGlobMagic } from './globs.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
-import type { GcSettings, Settings } from './types.js'
+import { RulesError, parseRules } from './rules.js'
+import { PATTERN_FORM, patternListProblem, splitList, type PatternTarget } from './patterns.js'
+import type { GcSettings, Policy, Rule, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
 
+export { splitList } from './patterns.js'
 export { INPUTS, OUTPUTS, type InputKind, type InputName, type InputSpec, type OutputSpec } from './input-table.js'
 
 export class InputError extends Error {
@@ -54,10 +55,14 @@ export function parseSettings(
     registry,
     username: value('username'),
     password: value('password'),
-    repositories: parseGlobList('repositories', value('repositories'), 'repository'),
+    repositories: parsePatternList('repositories', value('repositories'), 'repository', false),
     keepCount: parseWholeNumber('keep-count', value('keep-count'), 0, 100_000, '10'),
-    keepTags: parseGlobList('keep-tags', value('keep-tags'), 'tag'),
+    keepTags: parsePatternList('keep-tags', value('keep-tags'), 'tag', true),
+    deleteTags: parsePatternList('delete-tags', value('delete-tags'), 'tag', true),
     olderThanMs: olderThan === '' ? undefined : parseDurationInput('older-than', olderThan, {}),
+    ageFrom: parseChoice('age-from', value('age-from')) as Settings['ageFrom'],
+    untag: parseBoolean('untag', value('untag')),
+    rules: [],
     dryRun: parseBoolean('dry-run', value('dry-run')),
     concurrency: parseWholeNumber('concurrency', value('concurrency'), 1, 64, '8'),
     caCert: undefined,
@@ -75,6 +80,7 @@ export function parseSettings(
     planFile: value('plan-file'),
     gc: parseGc(value),
   }
+  settings.rules = parseRulesInput(value('rules'), settings)
   checkCombinations(settings, value)
 
   // Files last: every mistake that needs no file is reported first, whatever the files hold.
@@ -261,147 +267,45 @@ function parseRegistry(text: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Lists and globs
+// Rules
 
-/**
- * Splits a list input (DECISIONS 5): newlines separate; a comma separates too, except inside `{}` (so `{a,b}` stays
- * one glob); surrounding spaces and blank items are dropped.
- */
-export function splitList(text: string): string[] {
-  const items: string[] = []
-  for (const line of text.split('\n')) {
-    let depth = 0
-    let start = 0
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i]
-      if (ch === '\\') i++
-      else if (ch === '{') depth++
-      else if (ch === '}' && depth > 0) depth--
-      else if (ch === ',' && depth === 0) {
-        items.push(line.slice(start, i))
-        start = i + 1
-      }
-    }
-    items.push(line.slice(start))
-  }
-  return items.map((item) => item.trim()).filter((item) => item !== '')
-}
+/** The name of the one rule the plain inputs make when there is no `rules` input. */
+export const PLAIN_RULE = 'inputs'
 
-type GlobTarget = 'repository' | 'tag'
+const RULES_FORM = "a YAML list of rules, each with repositories and policy keys (README: Policies; schema/rules.schema.json)"
 
-const GLOB_FORM: Record<GlobTarget, string> = {
-  repository: 'globs over repository names separated by newlines or commas, e.g. team/** or !team/tmp-*',
-  tag: 'globs over tag names separated by newlines or commas, e.g. latest, v*',
-}
-const MAX_PATTERNS = 1000
-const MAX_PATTERN_LENGTH = 256
-const MAX_EXPANSIONS = 256
-// distribution-spec: path components of lower-case alphanumerics joined by `.`, `_`, `__` or dashes, split by `/`.
-const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
-const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
-const PATTERN_CHARS: Record<GlobTarget, RegExp> = {
-  repository: /[^a-z0-9._/*?[\]{}()!+@|,^\\-]/,
-  tag: /[^A-Za-z0-9._*?[\]{}()!+@|,^\\-]/,
-}
-
-function parseGlobList(name: InputName, text: string, target: GlobTarget): string[] {
-  const expected = GLOB_FORM[target]
-  const patterns = splitList(text)
-  if (patterns.length === 0) {
-    if (target === 'tag') return []
-    throw invalid(name, text, expected, 'it lists no pattern')
+/** The run's rules: those of the `rules` input (plain inputs fill the keys a rule leaves out), or the plain inputs. */
+function parseRulesInput(text: string, settings: Settings): Rule[] {
+  const policy: Policy = {
+    keepCount: settings.keepCount,
+    keepTags: settings.keepTags,
+    deleteTags: settings.deleteTags,
+    olderThanMs: settings.olderThanMs,
+    ageFrom: settings.ageFrom,
+    untagged: settings.untagged,
+    keepUntagged: settings.keepUntagged,
+    allowDeleteAll: settings.allowDeleteAll,
+    untag: settings.untag,
   }
-  if (patterns.length > MAX_PATTERNS) throw invalid(name, text, expected, `it lists more than ${MAX_PATTERNS} patterns`)
-  for (const pattern of patterns) {
-    const reason = globProblem(pattern, target)
-    if (reason) throw invalid(name, text, expected, reason)
-  }
-  return patterns
-}
-
-/** What is wrong with one glob, or undefined. */
-function globProblem(pattern: string, target: GlobTarget): string | undefined {
-  const body = pattern.startsWith('!') ? pattern.slice(1) : pattern
-  if (body === '') return "'!' needs a pattern after it"
-  if (body.startsWith('!')) return `'${pattern}' negates twice`
-  if (body.length > MAX_PATTERN_LENGTH) return `a pattern is longer than ${MAX_PATTERN_LENGTH} characters`
-  if (/\s/.test(body)) return `'${pattern}' contains a space`
-  const bad = PATTERN_CHARS[target].exec(body)?.[0]
-  if (bad !== undefined) {
-    const hint = target === 'repository' && /[A-Z]/.test(bad) ? ' (repository names are lower case)' : ''
-    return `'${bad}' cannot appear in a ${target} name${hint}`
-  }
-  const structure = globStructureProblem(body)
-  if (structure) return `'${pattern}' ${structure}`
-  if (!hasGlobMagic(body)) {
-    if (target === 'repository' && (body.length > 255 || !REPOSITORY_NAME.test(body))) {
-      return `'${body}' is not a valid repository name (lower-case letters and digits, joined by . _ __ - or /)`
-    }
-    if (target === 'tag' && !TAG_NAME.test(body)) {
-      return `'${body}' is not a valid tag (letters, digits, _ . -, not starting with . or -, at most 128)`
-    }
-    return undefined
-  }
-  if (braceExpand(body).length > MAX_EXPANSIONS) {
-    return `'${pattern}' expands to more than ${MAX_EXPANSIONS} patterns`
-  }
+  if (text === '') return [{ name: PLAIN_RULE, repositories: settings.repositories, ...policy }]
   try {
-    new Minimatch(body)
+    return parseRules(text, policy)
   } catch (error) {
-    return `'${pattern}' is not a valid glob (${(error as Error).message})`
+    if (!(error instanceof RulesError)) throw error
+    throw new InputError('rules', `Invalid rules: ${error.message}. Expected ${RULES_FORM}.`)
   }
-  return undefined
 }
 
-/**
- * Brackets, braces and parentheses must pair up: minimatch reads an unpaired one as a literal character, which no
- * repository or tag name contains, so the pattern would silently match nothing (or, as an exclude, exclude nothing).
- */
-function globStructureProblem(body: string): string | undefined {
-  let braces = 0
-  let parens = 0
-  for (let i = 0; i < body.length; i++) {
-    const ch = body[i]
-    if (ch === '\\') {
-      if (i === body.length - 1) return 'ends with a lone backslash'
-      i++
-    } else if (ch === '[') {
-      const end = classEnd(body, i)
-      if (end < 0) return 'has a [ without a matching ]'
-      const problem = classProblem(body.slice(i + 1, end))
-      if (problem) return problem
-      i = end
-    } else if (ch === ']') return 'has a ] without a matching ['
-    else if (ch === '{') braces++
-    else if (ch === '}' && --braces < 0) return 'has a } without a matching {'
-    else if (ch === '(') parens++
-    else if (ch === ')' && --parens < 0) return 'has a ) without a matching ('
-  }
-  if (braces > 0) return 'has a { without a matching }'
-  if (parens > 0) return 'has a ( without a matching )'
-  return undefined
-}
+// ---------------------------------------------------------------------------------------------------------------------
+// Pattern lists (the patterns themselves are src/patterns.ts's)
 
-/** Index of the `]` closing the class opened at `open`, or -1. A `]` right after `[` or `[!` is a member. */
-function classEnd(body: string, open: number): number {
-  let i = open + 1
-  if (body[i] === '!' || body[i] === '^') i++
-  if (body[i] === ']') i++
-  for (; i < body.length; i++) {
-    if (body[i] === '\\') i++
-    else if (body[i] === ']') return i
-  }
-  return -1
-}
-
-function classProblem(inner: string): string | undefined {
-  const members = inner.replace(/^[!^]/, '')
-  for (let i = 0; i + 2 < members.length; i++) {
-    if (members[i + 1] === '-' && members[i]! > members[i + 2]!) {
-      return `has a reversed range ${members[i]}-${members[i + 2]}`
-    }
-  }
-  return undefined
+function parsePatternList(name: InputName, text: string, target: PatternTarget, allowEmpty: boolean): string[] {
+  const expected = PATTERN_FORM[target]
+  const patterns = splitList(text)
+  if (patterns.length === 0 && !allowEmpty) throw invalid(name, text, expected, 'it lists no pattern')
+  const reason = patternListProblem(patterns, target)
+  if (reason) throw invalid(name, text, expected, reason)
+  return patterns
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -590,27 +494,18 @@ function parseStoragePath(text: string): string {
 
 function checkCombinations(settings: Settings, value: (name: InputName) => string): void {
   const { gc } = settings
-  // Issue 5: nothing but age would protect any image, so the user must say that is meant.
-  if (settings.keepCount === 0 && settings.keepTags.length === 0 && !settings.allowDeleteAll) {
-    throw new InputError(
-      'keep-count',
-      'Invalid keep-count 0 with an empty keep-tags: no image would be protected. Expected a keep-count above 0, ' +
-        'a keep-tags pattern (e.g. latest), or allow-delete-all: true.',
-    )
+  const plainInputs = settings.rules.length === 1 && settings.rules[0]?.name === PLAIN_RULE
+  for (const rule of settings.rules) {
+    const problem = policyProblem(rule, gc)
+    if (!problem) continue
+    if (plainInputs) throw new InputError(problem.key, `Invalid ${problem.message}`)
+    throw new InputError('rules', `Invalid rules: ${rule.name}, ${problem.message}`)
   }
   if (settings.insecureSkipTlsVerify && value('ca-cert') !== '') {
     throw new InputError(
       'insecure-skip-tls-verify',
       'Invalid insecure-skip-tls-verify true together with ca-cert. Expected one of them: ca-cert to trust a ' +
         'private CA, or insecure-skip-tls-verify to check nothing.',
-    )
-  }
-  if (settings.untagged === 'delete' && (gc.mode === 'off' || gc.storagePath === '')) {
-    throw new InputError(
-      'untagged',
-      'Invalid untagged: delete without garbage-collect ssh or local and a storage-path: untagged manifests can ' +
-        'only be listed from the storage tree on the host. Expected garbage-collect: ssh or local, and storage-path ' +
-        '(or untagged: keep).',
     )
   }
   if (!settings.prune && gc.mode === 'off') {
@@ -636,6 +531,40 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
     )
   }
   if (gc.mode === 'ssh') checkSsh(gc)
+}
+
+/** A policy's own contradictions, the same for the plain inputs and for each rule; `key` is the input to fix. */
+function policyProblem(policy: Policy, gc: GcSettings): { key: string; message: string } | undefined {
+  // Issue 5: nothing but age would protect any image, so the user must say that is meant. A tag selector protects
+  // every image with a tag it does not pick.
+  if (policy.keepCount === 0 && policy.keepTags.length === 0 && policy.deleteTags.length === 0 && !policy.allowDeleteAll) {
+    return {
+      key: 'keep-count',
+      message:
+        'keep-count 0 with an empty keep-tags: no image would be protected. Expected a keep-count above 0, ' +
+        'a keep-tags pattern (e.g. latest), a delete-tags selector, or allow-delete-all: true.',
+    }
+  }
+  const storage = gc.mode !== 'off' && gc.storagePath !== ''
+  if (policy.untagged === 'delete' && !storage) {
+    return {
+      key: 'untagged',
+      message:
+        'untagged: delete without garbage-collect ssh or local and a storage-path: untagged manifests can ' +
+        'only be listed from the storage tree on the host. Expected garbage-collect: ssh or local, and storage-path ' +
+        '(or untagged: keep).',
+    }
+  }
+  if (policy.ageFrom === 'pushed' && !storage) {
+    return {
+      key: 'age-from',
+      message:
+        'age-from: pushed without garbage-collect ssh or local and a storage-path: push times are read from the ' +
+        "registry's storage tree on the host. Expected garbage-collect: ssh or local, and storage-path " +
+        '(or age-from: created).',
+    }
+  }
+  return undefined
 }
 
 function checkSsh(gc: GcSettings): void {

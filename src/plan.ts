@@ -1,24 +1,25 @@
 // The planner: a pure function from an inventory snapshot and the rules to a plan in which every manifest carries its
 // decision and the reason for it. No I/O, no clock: `now` comes in. The safety rules of the tool live here.
-import { globMatcher } from './globs.js'
+import { patternMatcher } from './patterns.js'
 import { BlobLedger } from './reclaim.js'
 import { compareTagsDescending } from './tag-order.js'
 import type {
+  AgeFrom,
   Decision,
   Inventory,
   Manifest,
   Plan,
   PlannedManifest,
+  PlannedUntag,
+  Policy,
   RepositoryInventory,
   RepositoryPlan,
   Role,
-  Settings,
+  Rule,
 } from './types.js'
 
-export type Rules = Pick<
-  Settings,
-  'keepCount' | 'keepTags' | 'olderThanMs' | 'allowDeleteAll' | 'untagged' | 'keepUntagged'
->
+/** What the planner applies to one repository: the policy of the rule that covers it. */
+export type Rules = Policy
 
 /** cosign's tag scheme: the tag names the digest of the subject it signs or attests. */
 export const SIGNATURE_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/
@@ -38,7 +39,7 @@ interface Node {
   listedBy: string[]
   /** What it follows and is present: kept when any of them is kept. */
   parents: string[]
-  /** Dated age in epoch ms (an index: its newest child); undefined = undated. */
+  /** Dated age in epoch ms, by the rule's age-from (an index: its newest child); undefined = undated. */
   created: number | undefined
 }
 
@@ -64,14 +65,23 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value])
 }
 
+/** The raw age of one manifest by the rule's age-from: its config's `created`, or its push time. */
+const rawAge = (repo: RepositoryInventory, ageFrom: AgeFrom) => (manifest: Manifest): number | undefined =>
+  ageFrom === 'pushed' ? repo.pushed?.get(manifest.digest) : manifest.created
+
 /** Age of a manifest; an index without a usable date of its own takes its newest child's. */
-function ageOf(digest: string, manifests: Map<string, Manifest>, seen = new Set<string>()): number | undefined {
+function ageOf(
+  digest: string,
+  manifests: Map<string, Manifest>,
+  age: (manifest: Manifest) => number | undefined,
+  seen = new Set<string>(),
+): number | undefined {
   const manifest = manifests.get(digest)
   if (!manifest || seen.has(digest)) return undefined
   seen.add(digest)
-  const own = dated(manifest.created)
+  const own = dated(age(manifest))
   if (own !== undefined || manifest.kind !== 'index') return own
-  const ages = manifest.children.map((child) => ageOf(child, manifests, seen)).filter((age) => age !== undefined)
+  const ages = manifest.children.map((child) => ageOf(child, manifests, age, seen)).filter((a) => a !== undefined)
   return ages.length > 0 ? Math.max(...ages) : undefined
 }
 
@@ -83,7 +93,8 @@ function roleOf(tags: string[], manifest: Manifest | undefined, listed: boolean)
 }
 
 /** One node per digest a tag points at or the inventory read, sorted by digest so Map order never matters. */
-function buildNodes(repo: RepositoryInventory): Node[] {
+function buildNodes(repo: RepositoryInventory, ageFrom: AgeFrom): Node[] {
+  const age = rawAge(repo, ageFrom)
   const tagsByDigest = new Map<string, string[]>()
   for (const [tag, digest] of repo.tags) push(tagsByDigest, digest, tag)
   const listedBy = new Map<string, string[]>()
@@ -99,7 +110,7 @@ function buildNodes(repo: RepositoryInventory): Node[] {
     const listers = (listedBy.get(digest) ?? []).sort(byText)
     const parents = [...new Set([...subjects, ...listers])].filter((p) => p !== digest && present.has(p)).sort(byText)
     const role = roleOf(tags, manifest, listers.length > 0)
-    const created = ageOf(digest, repo.manifests)
+    const created = ageOf(digest, repo.manifests, age)
     return { digest, manifest, tags, role, subjects, listedBy: listers, parents, created }
   })
 }
@@ -119,13 +130,35 @@ function ageProtection(node: Node, rules: Rules, now: number, what: string): Ver
   return now - node.created < rules.olderThanMs ? keep(`${what}younger than older-than`) : undefined
 }
 
-/** Verdicts that hold whatever the role: unsupported manifests, keep-tags. */
-function fixedVerdict(node: Node, keepTag: (tag: string) => boolean): Verdict | undefined {
+/** Tests of tags by the rule: keep-tags, and the delete-tags selector (empty = every tag). */
+interface TagTests {
+  keep: (tag: string) => boolean
+  selected: (tag: string) => boolean
+}
+
+function tagTests(rules: Rules): TagTests {
+  const selector = patternMatcher(rules.deleteTags)
+  return {
+    keep: patternMatcher(rules.keepTags),
+    selected: rules.deleteTags.length === 0 ? () => true : selector,
+  }
+}
+
+/** Tags that name the image itself: follower tags (`sha256-<hex>.sig`, …) follow another manifest. */
+const ownTags = (node: Node): string[] => node.tags.filter((tag) => !SIGNATURE_TAG.test(tag))
+
+/**
+ * Verdicts that hold whatever the role: unsupported manifests, keep-tags, and a tag the selector does not pick,
+ * which protects its image like a keep-tag (DECISIONS 33). None of them takes a keep-count slot.
+ */
+function fixedVerdict(node: Node, tests: TagTests): Verdict | undefined {
   if (!node.manifest) return keep('the manifest could not be read (kept)')
   if (node.manifest.kind === 'schema1') return keep('schema1 manifest: not supported, kept')
   if (node.manifest.kind === 'unknown') return keep(`unknown media type ${node.manifest.mediaType}: kept`)
-  const tag = node.tags.find(keepTag)
-  return tag === undefined ? undefined : keep(`tag ${tag} matches keep-tags`)
+  const tag = node.tags.find(tests.keep)
+  if (tag !== undefined) return keep(`tag ${tag} matches keep-tags`)
+  const unselected = ownTags(node).find((t) => !tests.selected(t))
+  return unselected === undefined ? undefined : keep(`tag ${unselected} is not selected by delete-tags`)
 }
 
 function judgeImages(images: Node[], rules: Rules, now: number, order: Order, verdicts: Map<string, Verdict>): void {
@@ -172,9 +205,9 @@ function judgeUntagged(
 /** What each node's own rules say; followers (children, signatures, referrers) mostly have none. */
 function ownVerdicts(nodes: Node[], repo: RepositoryInventory, rules: Rules, now: number, order: Order) {
   const verdicts = new Map<string, Verdict>()
-  const keepTag = globMatcher(rules.keepTags)
+  const tests = tagTests(rules)
   const open = nodes.filter((node) => {
-    const verdict = fixedVerdict(node, keepTag)
+    const verdict = fixedVerdict(node, tests)
     if (verdict) verdicts.set(node.digest, verdict)
     return !verdict
   })
@@ -261,8 +294,9 @@ function sizeOf(digest: string, manifests: Map<string, Manifest>, seen = new Set
   return own + manifest.children.reduce((sum, child) => sum + sizeOf(child, manifests, new Set(seen)), 0)
 }
 
-function toPlanned(node: Node, verdict: Verdict, repo: RepositoryInventory): PlannedManifest {
-  const created = node.created ?? node.manifest?.created
+function toPlanned(node: Node, verdict: Verdict, repo: RepositoryInventory, ageFrom: AgeFrom): PlannedManifest {
+  const created = ageFrom === 'created' ? (node.created ?? node.manifest?.created) : node.manifest?.created
+  const pushed = ageFrom === 'pushed' ? (node.created ?? repo.pushed?.get(node.digest)) : undefined
   const follower = node.role === 'child' || node.role === 'signature' || node.role === 'referrer'
   const parent = verdict.via ?? node.subjects[0] ?? node.listedBy[0]
   return {
@@ -273,6 +307,7 @@ function toPlanned(node: Node, verdict: Verdict, repo: RepositoryInventory): Pla
     mediaType: node.manifest?.mediaType ?? '',
     size: sizeOf(node.digest, repo.manifests),
     ...(created === undefined ? {} : { created }),
+    ...(pushed === undefined ? {} : { pushed }),
     decision: verdict.decision,
     reason: verdict.reason,
     ...(follower && parent ? { parent } : {}),
@@ -296,9 +331,31 @@ function notesFor(repo: RepositoryInventory, nodes: Node[], order: Order, rules:
   return notes
 }
 
+/**
+ * untag: true (DECISIONS 33): the selected tags of a kept image that stays tagged under a tag the rule protects (a tag
+ * the selector does not pick, or a keep-tag) are removed on their own. An image kept by keep-count or age keeps its
+ * tags: those rules keep an image as it is, and taking all its tags would leave it untagged (then deleted as such).
+ */
+function untagsFor(nodes: Node[], final: Map<string, Verdict>, rules: Rules): PlannedUntag[] {
+  if (!rules.untag) return []
+  const tests = tagTests(rules)
+  const untags: PlannedUntag[] = []
+  for (const node of nodes) {
+    if (node.role !== 'image' || final.get(node.digest)?.decision !== 'keep') continue
+    if (!['image', 'index'].includes(node.manifest?.kind ?? '')) continue
+    const own = ownTags(node)
+    const removable = own.filter((tag) => tests.selected(tag) && !tests.keep(tag))
+    const staying = own.filter((tag) => !removable.includes(tag))
+    if (removable.length === 0 || staying.length === 0) continue
+    const reason = `selected by delete-tags; the image stays under ${staying.join(', ')}`
+    for (const tag of removable) untags.push({ tag, digest: node.digest, reason })
+  }
+  return untags.sort((a, b) => byText(a.tag, b.tag))
+}
+
 /** One repository's plan: it depends on nothing outside the repository. */
-function planRepository(repo: RepositoryInventory, rules: Rules, now: number): RepositoryPlan {
-  const nodes = buildNodes(repo)
+function planRepository(repo: RepositoryInventory, rules: Rules, now: number, ruleName?: string): RepositoryPlan {
+  const nodes = buildNodes(repo, rules.ageFrom)
   // Unreadable, schema1 and unknown manifests are kept outside the ranking: they do not decide its order.
   const ranked = nodes.filter((node) => node.role === 'image' && ['image', 'index'].includes(node.manifest?.kind ?? ''))
   // Age decides nothing when every image fits in keep-count and older-than is unset: then the inventory reads no
@@ -314,10 +371,26 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number): R
     }
   }
   const manifests = inDeletionOrder(nodes, final, order).map((node) =>
-    toPlanned(node, final.get(node.digest) as Verdict, repo),
+    toPlanned(node, final.get(node.digest) as Verdict, repo, rules.ageFrom),
   )
   const notes = notesFor(repo, nodes, order, rules)
-  return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes }
+  const untags = skipped ? [] : untagsFor(nodes, final, rules)
+  return {
+    name: repo.name,
+    order,
+    ageFrom: rules.ageFrom,
+    ...(ruleName ? { rule: ruleName } : {}),
+    ...(skipped ? { skipped } : {}),
+    manifests,
+    ...(untags.length > 0 ? { untags } : {}),
+    notes,
+  }
+}
+
+/** A repository name -> the first rule covering it (DECISIONS 31), or undefined: then it is not touched. */
+export function ruleChooser(rules: readonly Rule[]): (name: string) => Rule | undefined {
+  const matchers = rules.map((rule) => ({ rule, covers: patternMatcher(rule.repositories) }))
+  return (name) => matchers.find((m) => m.covers(name))?.rule
 }
 
 /**
@@ -327,14 +400,31 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number): R
 export class Planner {
   private readonly repositories: RepositoryPlan[] = []
   private readonly ledger = new BlobLedger()
+  private readonly choose: (name: string) => { rules: Rules; name?: string } | undefined
 
+  /**
+   * One policy for every repository added, or a list of rules: each repository gets the first rule that covers it,
+   * and a repository no rule covers is left out of the plan (untouched, not skipped).
+   */
   constructor(
-    private readonly rules: Rules,
+    rules: Rules | readonly Rule[],
     private readonly now: number,
-  ) {}
+  ) {
+    if (isRuleList(rules)) {
+      const chooser = ruleChooser(rules)
+      this.choose = (name) => {
+        const rule = chooser(name)
+        return rule && { rules: rule, name: rule.name }
+      }
+    } else {
+      this.choose = () => ({ rules })
+    }
+  }
 
   add(repo: RepositoryInventory): void {
-    const planned = planRepository(repo, this.rules, this.now)
+    const chosen = this.choose(repo.name)
+    if (!chosen) return
+    const planned = planRepository(repo, chosen.rules, this.now, chosen.name)
     this.ledger.record(repo, planned)
     this.repositories.push(planned)
   }
@@ -351,8 +441,10 @@ export class Planner {
   }
 }
 
+const isRuleList = (rules: Rules | readonly Rule[]): rules is readonly Rule[] => Array.isArray(rules)
+
 /** Plans a whole inventory snapshot. */
-export function plan(inventory: Inventory, rules: Rules, now: number): Plan {
+export function plan(inventory: Inventory, rules: Rules | readonly Rule[], now: number): Plan {
   const planner = new Planner(rules, now)
   for (const repo of inventory.repositories) planner.add(repo)
   return planner.finish()

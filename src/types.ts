@@ -8,12 +8,23 @@ export interface Settings {
   registry: string
   username: string
   password: string
-  /** Include globs and `!`-prefixed exclude globs over repository names. */
+  /** Include patterns and `!`-prefixed exclude patterns over repository names (globs, or `/regex/`). */
   repositories: string[]
   keepCount: number
   keepTags: string[]
+  /** Tag selector (DECISIONS 33): only images all of whose tags match may be deleted; empty = every tag. */
+  deleteTags: string[]
   /** Only delete images older than this many milliseconds; undefined = no age condition. */
   olderThanMs: number | undefined
+  /** What an image's age is: its config's `created`, or when it was last pushed or tagged (DECISIONS 32). */
+  ageFrom: AgeFrom
+  /** Remove selected tags of kept images one by one (DECISIONS 33). */
+  untag: boolean
+  /**
+   * The rules of this run, first match wins per repository (DECISIONS 31). Without a `rules` input: one rule made
+   * of the plain inputs, named `inputs`.
+   */
+  rules: Rule[]
   dryRun: boolean
   concurrency: number
   /** PEM text of a CA to trust (read from the file when the input was a path). */
@@ -31,6 +42,29 @@ export interface Settings {
   /** Where the JSON plan is written. */
   planFile: string
   gc: GcSettings
+}
+
+export type AgeFrom = 'created' | 'pushed'
+
+/** What one rule decides for the repositories it covers: the policy inputs, spelled as in Settings. */
+export type Policy = Pick<
+  Settings,
+  | 'keepCount'
+  | 'keepTags'
+  | 'deleteTags'
+  | 'olderThanMs'
+  | 'ageFrom'
+  | 'untagged'
+  | 'keepUntagged'
+  | 'allowDeleteAll'
+  | 'untag'
+>
+
+/** One rule: the repositories it covers, and its policy. */
+export interface Rule extends Policy {
+  /** `rule 1`, `rule 2`, … in the order written; `inputs` for the plain inputs. */
+  name: string
+  repositories: string[]
 }
 
 export interface GcSettings {
@@ -87,6 +121,11 @@ export interface RepositoryInventory {
   untaggedNote?: string
   /** Set when the listing is incomplete: then nothing in this repository is deleted. */
   incomplete?: string
+  /**
+   * When each manifest was last pushed or tagged here (epoch ms), from the storage links; only with
+   * `age-from: pushed`. A digest missing from the map has no known push time (undated).
+   */
+  pushed?: Map<string, number>
 }
 
 export interface Inventory {
@@ -111,16 +150,31 @@ export interface PlannedManifest {
   /** Bytes this manifest references: its body and blobs, and for an index its children's. */
   size: number
   created?: number
+  /** When it was last pushed or tagged (epoch ms); only with `age-from: pushed`. */
+  pushed?: number
   decision: Decision
   reason: string
   /** child: the index that lists it; signature/referrer: its subject. */
   parent?: string
 }
 
+export interface PlannedUntag {
+  tag: string
+  /** The digest the tag pointed at when planned: the tag is left alone if it points elsewhere at the re-check. */
+  digest: string
+  reason: string
+}
+
 export interface RepositoryPlan {
   name: string
-  /** How images were ordered for `keep-count`. */
+  /** How images were ordered for `keep-count`: by age (see `ageFrom`), or by tag name when some are undated. */
   order: 'created' | 'tag-name'
+  /** Which age `older-than` and the order used. Absent in plans made before age-from existed: created. */
+  ageFrom?: AgeFrom
+  /** The rule that decided this repository (`inputs` without a `rules` input). */
+  rule?: string
+  /** Tags removed on their own (`untag: true`) while the image they name stays under its other tags. */
+  untags?: PlannedUntag[]
   /** Set when nothing in this repository is deleted because of a safety rule, and why. */
   skipped?: string
   /**
@@ -144,6 +198,10 @@ export interface RepositoryApplyResult {
   deleted: string[]
   /** Planned for deletion but kept at the re-check, with why. */
   spared: { digest: string; reason: string }[]
+  /** Tags removed on their own (`untag: true`). */
+  untagged?: string[]
+  /** Tags planned for removal but left alone at the re-check, with why. */
+  untagSpared?: { tag: string; reason: string }[]
   /** Set when applying stopped in this repository. */
   error?: string
 }

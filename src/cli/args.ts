@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { INPUTS, type InputSpec } from '../inputs.js'
 
 /** Flags that only the CLI has: how it reports, not what it does. The parity test lists them too. */
-export const CLI_ONLY_FLAGS = ['json', 'summary-file', 'dotenv-file', 'help', 'version'] as const
+export const CLI_ONLY_FLAGS = ['json', 'summary-file', 'dotenv-file', 'rules-file', 'help', 'version'] as const
 
 /** Input flags: every non-secret input, by its input name. */
 export const INPUT_FLAGS: readonly InputSpec[] = INPUTS.filter((i) => !i.secret)
@@ -38,6 +38,8 @@ export interface CliArgs {
   version: boolean
   summaryFile: string | undefined
   dotenvFile: string | undefined
+  /** `--rules-file`: the `rules` input read from a file (DECISIONS 29). */
+  rulesFile: string | undefined
 }
 
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string }>
@@ -49,6 +51,7 @@ export function cliOptions(): Options {
   options.json = { type: 'boolean' }
   options['summary-file'] = { type: 'string' }
   options['dotenv-file'] = { type: 'string' }
+  options['rules-file'] = { type: 'string' }
   options.help = { type: 'boolean', short: 'h' }
   options.version = { type: 'boolean' }
   return options
@@ -64,7 +67,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   const options = cliOptions()
   // Not strict: `--dry-run=false` is an error in strict mode, and our own messages say more than parseArgs' do.
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true })
-  const args: CliArgs = { flags: new Map(), json: false, help: false, version: false, summaryFile: undefined, dotenvFile: undefined }
+  const args: CliArgs = { flags: new Map(), json: false, help: false, version: false, summaryFile: undefined, dotenvFile: undefined, rulesFile: undefined }
   for (const token of tokens) {
     if (token.kind === 'option-terminator') continue
     if (token.kind === 'positional') {
@@ -100,6 +103,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     }
     if (name === 'summary-file') args.summaryFile = nonEmptyPath(name, value)
     else if (name === 'dotenv-file') args.dotenvFile = nonEmptyPath(name, value)
+    else if (name === 'rules-file') args.rulesFile = nonEmptyPath(name, value)
     else {
       const previous = args.flags.get(name)
       args.flags.set(name, previous === undefined ? value : `${previous}\n${value}`)
@@ -135,6 +139,25 @@ function closest(name: string, known: string[]): string | undefined {
     if (distance <= 2 && (best === undefined || distance < best.distance)) best = { flag, distance }
   }
   return best?.flag
+}
+
+/**
+ * `--rules-file`: puts the file's text in the `rules` flag. Both at once is a usage error: one of them would be
+ * ignored without a word.
+ */
+export function addRulesFile(args: CliArgs, readFile: (path: string) => string): void {
+  if (args.rulesFile === undefined) return
+  if (args.flags.has('rules')) {
+    throw new UsageError('rules-file', 'Both --rules and --rules-file are given. Expected one of them.')
+  }
+  try {
+    args.flags.set('rules', readFile(args.rulesFile))
+  } catch (error) {
+    throw new UsageError(
+      'rules-file',
+      `Cannot read --rules-file ${args.rulesFile}: ${(error as Error).message}. Expected a readable YAML file.`,
+    )
+  }
 }
 
 function editDistance(a: string, b: string): number {

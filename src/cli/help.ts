@@ -39,7 +39,10 @@ export function helpText(version: string): string {
     'environment variable; a flag wins. A flag given twice adds a line (list inputs take one pattern per line).',
     '',
   ]
-  for (const input of INPUT_FLAGS) lines.push(flagLine(input), ...wrap(input.description, INDENT))
+  for (const input of INPUT_FLAGS) {
+    lines.push(flagLine(input), ...wrap(input.description, INDENT))
+    if (input.name === 'rules') lines.push(...wrap('Or from a YAML file: --rules-file=<path> (not both).', INDENT))
+  }
   lines.push('', 'Secrets, only from the environment (a command line is visible to other users and kept in history):')
   for (const input of SECRET_INPUTS) lines.push(`  ${envName(input.name)}`, ...wrap(input.description, INDENT))
   lines.push(

@@ -1,5 +1,6 @@
 // The command-line front door: flags and environment -> settings -> run -> a report on stdout. Returns the exit code:
 // 0 success, 1 failure (including a run that finished with problems), 2 bad input (nothing was sent).
+import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { InputError, parseSettings } from '../inputs.js'
 import { redactingLogger, redactor, secretsOf } from '../redact.js'
@@ -9,7 +10,7 @@ import { outputs } from '../report/outcome.js'
 import { toText } from '../report/text.js'
 import { run } from '../run.js'
 import { VERSION } from '../version.js'
-import { envName, parseCliArgs, rawInput, SECRET_INPUTS, UsageError } from './args.js'
+import { addRulesFile, envName, parseCliArgs, rawInput, SECRET_INPUTS, UsageError } from './args.js'
 import { toDotenv } from './dotenv.js'
 import { helpText } from './help.js'
 import type { Writable } from 'node:stream'
@@ -45,6 +46,7 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
       stdout.write(`${VERSION}\n`)
       return EXIT.ok
     }
+    addRulesFile(args, (path) => readFileSync(path, 'utf8'))
     settings = parseSettings(rawInput(args, env), env)
   } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.badInput, error.message)

@@ -16,6 +16,7 @@ const lines = log.lines
 
 const settings: Settings = {
   registry: '', username: '', password: '', repositories: ['**'], keepCount: 2, keepTags: ['latest'],
+  deleteTags: [], ageFrom: 'created', untag: false, rules: [],
   olderThanMs: undefined, dryRun: false, concurrency: 4, caCert: undefined, insecureSkipTlsVerify: false,
   requestTimeoutMs: 5000, allowDeleteAll: false, failOnSkipped: true, untagged: 'keep', keepUntagged: 0,
   shard: undefined, prune: true, planFile: '',

@@ -81,10 +81,13 @@ export function repository(
 export const rules = (overrides: Partial<Rules> = {}): Rules => ({
   keepCount: 2,
   keepTags: ['latest'],
+  deleteTags: [],
   olderThanMs: undefined,
+  ageFrom: 'created',
   allowDeleteAll: false,
   untagged: 'keep',
   keepUntagged: 0,
+  untag: false,
   ...overrides,
 })
 

@@ -1,11 +1,11 @@
 // The planner's safety invariants, over random inventories and random rules.
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { globMatcher } from '../../src/globs.js'
+import { patternMatcher } from '../../src/patterns.js'
 import { SIGNATURE_TAG, plan } from '../../src/plan.js'
 import type { Rules } from '../../src/plan.js'
 import { compareTagsDescending } from '../../src/tag-order.js'
-import type { Inventory, Manifest, PlannedManifest, RepositoryInventory, RepositoryPlan } from '../../src/types.js'
+import type { Inventory, Manifest, PlannedManifest, RepositoryInventory, RepositoryPlan, Rule } from '../../src/types.js'
 import { DAY, NOW, blob, digestOf, image, index } from './inventory-builder.js'
 
 const TAGS = ['latest', 'stable', 'main', 'dev', 'v1', 'v1.2.0', 'v1.10.0', 'v2.0.0-rc.1', 'build-9', 'build-10']
@@ -86,11 +86,18 @@ const inventoryArb: fc.Arbitrary<Inventory> = fc
 
 const rulesArb: fc.Arbitrary<Rules> = fc.record({
   keepCount: fc.integer({ min: 0, max: 4 }),
-  keepTags: fc.subarray(['latest', 'v1*', 'stable', '!dev', 'sha256-*', 'build-*']),
+  keepTags: fc.subarray(['latest', 'v1*', 'stable', '!dev', 'sha256-*', 'build-*', '/v1\\.[0-9]+\\.0/']),
+  // The tag selector: often empty (every tag), else a few globs and regular expressions, excludes included.
+  deleteTags: fc.oneof(
+    { weight: 2, arbitrary: fc.constant([] as string[]) },
+    { weight: 3, arbitrary: fc.subarray(['build-*', 'dev', '/v[0-9.]+/', '/MAIN/i', '!v1', 'v2*'], { minLength: 1 }) },
+  ),
   olderThanMs: fc.option(fc.integer({ min: 0, max: 10 * DAY }), { nil: undefined }),
+  ageFrom: fc.constant('created' as const),
   allowDeleteAll: fc.boolean(),
   untagged: fc.constantFrom('keep' as const, 'delete' as const),
   keepUntagged: fc.integer({ min: 0, max: 2 }),
+  untag: fc.boolean(),
 })
 
 const undated = (entry: PlannedManifest) => entry.created === undefined || entry.created < DAY
@@ -99,7 +106,10 @@ const undated = (entry: PlannedManifest) => entry.created === undefined || entry
 function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rules: Rules): void {
   const byDigest = new Map(result.manifests.map((entry) => [entry.digest, entry]))
   const kept = (digest: string) => byDigest.get(digest)?.decision === 'keep'
-  const keepTag = globMatcher(rules.keepTags)
+  const keepTag = patternMatcher(rules.keepTags)
+  const selector = patternMatcher(rules.deleteTags)
+  const selected = (tag: string) => rules.deleteTags.length === 0 || selector(tag)
+  const ownTags = (tags: string[]) => tags.filter((tag) => !SIGNATURE_TAG.test(tag))
 
   expect(new Set(byDigest.keys()), 'every digest is planned once').toEqual(
     new Set([...repo.tags.values(), ...repo.manifests.keys()]),
@@ -116,7 +126,7 @@ function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rule
     ageMatters && images.some(undated) ? 'tag-name' : 'created',
   )
   const ranked = images
-    .filter((e) => !e.tags.some(keepTag))
+    .filter((e) => !e.tags.some(keepTag) && ownTags(e.tags).every(selected))
     .filter((e) => rules.olderThanMs === undefined || (!undated(e) && NOW - (e.created ?? 0) >= rules.olderThanMs))
     .sort((a, b) =>
       (result.order === 'created' ? (b.created ?? 0) - (a.created ?? 0) : 0) ||
@@ -140,6 +150,23 @@ function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rule
   for (const [tag, digest] of repo.tags) {
     const hex = SIGNATURE_TAG.exec(tag)?.[1]
     if (hex && kept(`sha256:${hex}`)) expect(kept(digest), 'signature of a kept subject').toBe(true)
+  }
+
+  for (const [tag, digest] of repo.tags) {
+    if (!SIGNATURE_TAG.test(tag) && !selected(tag)) {
+      expect(kept(digest), `a tag the selector does not pick (${tag}) keeps its image`).toBe(true)
+    }
+  }
+  const tagsOf = new Map<string, string[]>()
+  for (const [tag, digest] of repo.tags) tagsOf.set(digest, [...(tagsOf.get(digest) ?? []), tag])
+  const untags = result.untags ?? []
+  if (!rules.untag || result.skipped) expect(untags, 'untag only with untag: true, never when skipped').toEqual([])
+  for (const u of untags) {
+    expect(repo.tags.get(u.tag), 'an untag names where the tag points').toBe(u.digest)
+    expect(kept(u.digest), 'untag only on kept images').toBe(true)
+    expect(selected(u.tag) && !keepTag(u.tag) && !SIGNATURE_TAG.test(u.tag), 'only selected, unprotected tags').toBe(true)
+    const staying = ownTags(tagsOf.get(u.digest) ?? []).filter((t) => !untags.some((o) => o.tag === t))
+    expect(staying.length, 'the image stays tagged').toBeGreaterThan(0)
   }
 
   const deleted = result.manifests.filter((entry) => entry.decision === 'delete')
@@ -196,6 +223,33 @@ describe('plan invariants', () => {
     )
   })
 
+  test('several rules: each repository is planned as by its first matching rule alone; unmatched ones are left out', () => {
+    const patternsArb = fc.subarray(['team/r0', 'team/r1', 'team/r2', 'team/*', '/team\\/r[12]/', '!team/r1'], {
+      minLength: 1,
+    })
+    const ruleListArb = fc.array(fc.tuple(patternsArb, rulesArb), { minLength: 1, maxLength: 3 }).map((list) =>
+      list.map(([repositories, policy], i): Rule => ({ name: `rule ${i + 1}`, repositories, ...policy })),
+    )
+    fc.assert(
+      fc.property(inventoryArb, ruleListArb, (inventory, ruleList) => {
+        const result = plan(inventory, ruleList, NOW)
+        for (const repo of inventory.repositories) {
+          const rule = ruleList.find((r) => patternMatcher(r.repositories)(repo.name))
+          const planned = result.repositories.find((r) => r.name === repo.name)
+          if (!rule) {
+            expect(planned, `${repo.name} matches no rule: not in the plan`).toBeUndefined()
+            continue
+          }
+          const { name: _name, repositories: _repositories, ...policy } = rule
+          const alone = plan({ repositories: [repo] }, policy, NOW).repositories[0]
+          expect(planned, `${repo.name} is planned as by ${rule.name} alone`).toEqual({ ...alone, rule: rule.name })
+          checkRepository(repo, planned as RepositoryPlan, policy)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   test('reclaimable bytes: zero without deletions, never more than the deleted manifests reference', () => {
     fc.assert(
       fc.property(inventoryArb, rulesArb, (inventory, rules) => {
@@ -239,6 +293,8 @@ describe('plan invariants', () => {
           for (const entry of repo.manifests) seen.add(`${entry.role}:${entry.decision}`)
           if (repo.order === 'tag-name') seen.add('tag-name')
           if (repo.skipped) seen.add('skipped')
+          if (repo.untags?.length) seen.add('untag')
+          if (repo.manifests.some((e) => e.reason.includes('is not selected by delete-tags'))) seen.add('unselected')
         }
       }),
       { numRuns: 300, seed: 42 },
@@ -249,6 +305,8 @@ describe('plan invariants', () => {
     }
     expect(seen).toContain('tag-name')
     expect(seen).toContain('skipped')
+    expect(seen).toContain('untag')
+    expect(seen).toContain('unselected')
   })
 })
 
