@@ -1,8 +1,9 @@
 // Apply: carries out a plan's deletions, after checking each repository again right before deleting in it.
 // The plan is a snapshot; tags may have moved since. Anything a tag now points at, or that a tagged index now lists,
 // is spared (DECISIONS 2).
+import { createHash, randomUUID } from 'node:crypto'
 import type { RegistryClient } from './registry/client.js'
-import { stopsApply } from './registry/errors.js'
+import { RegistryError, stopsApply } from './registry/errors.js'
 import { forEachLimited } from './registry/limit.js'
 import { parseManifest, type ParsedManifest } from './registry/manifest.js'
 import type {
@@ -10,6 +11,7 @@ import type {
   Logger,
   Plan,
   PlannedManifest,
+  PlannedUntag,
   RepositoryApplyResult,
   RepositoryPlan,
   Settings,
@@ -106,6 +108,68 @@ interface Stop {
   error?: unknown
 }
 
+/** The OCI empty descriptor's content: the config of every throw-away manifest. */
+const EMPTY_CONFIG = Buffer.from('{}')
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`
+
+/** A manifest no one else has: an empty image with an annotation naming this tag and a random nonce. */
+function throwAwayManifest(name: string, tag: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(EMPTY_CONFIG), size: EMPTY_CONFIG.length },
+      layers: [],
+      annotations: { 'dev.registry-prune.untag': `${name}:${tag} ${randomUUID()}` },
+    }),
+  )
+}
+
+/** Where a tag points now, or undefined when the registry no longer knows it. */
+async function currentDigest(client: RegistryClient, name: string, tag: string): Promise<string | undefined> {
+  try {
+    return (await client.getManifest(name, tag)).digest
+  } catch (error) {
+    if (error instanceof RegistryError && error.code === 'MANIFEST_UNKNOWN') return undefined
+    throw error
+  }
+}
+
+/**
+ * Removes one tag on its own (untag: true), only if it still points at the digest it was planned with: a tag that
+ * moved since is someone's new push. Tag DELETE where the registry accepts it; else the tag is moved onto a throw-away
+ * manifest that is deleted by digest at once (Distribution 2.x), all through the API. Returns why it was left
+ * alone, or undefined when it was removed.
+ */
+async function removeTag(
+  client: RegistryClient,
+  name: string,
+  untag: PlannedUntag,
+  emptyConfig: { uploaded?: boolean },
+): Promise<string | undefined> {
+  const now = await currentDigest(client, name, untag.tag)
+  if (now === undefined) return 'the tag is gone already'
+  if (now !== untag.digest) return `the tag now points at ${short(now)}, not at ${short(untag.digest)}`
+  if ((await client.deleteTag(name, untag.tag)) !== 'unsupported') return undefined
+  const body = throwAwayManifest(name, untag.tag)
+  const throwAway = sha256(body)
+  // Deletes must work before the tag is moved, or the throw-away would stay: a DELETE of its digest before it exists
+  // answers 404 where deletes are enabled, and stops the apply where they are not.
+  await client.deleteManifest(name, throwAway)
+  if (!emptyConfig.uploaded) {
+    await client.uploadBlob(name, EMPTY_CONFIG)
+    emptyConfig.uploaded = true
+  }
+  // The re-check once more, right before the move: the window in which a push to this tag could be overwritten is
+  // this one request long.
+  const still = await currentDigest(client, name, untag.tag)
+  if (still !== untag.digest) return `the tag moved while it was being removed (now ${still ? short(still) : 'gone'})`
+  await client.putManifest(name, untag.tag, OCI_MANIFEST, body)
+  await client.deleteManifest(name, throwAway)
+  return undefined
+}
+
 async function applyRepository(
   client: RegistryClient,
   repository: RepositoryPlan,
@@ -131,6 +195,19 @@ async function applyRepository(
       const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
       log.info(`${outcome === 'gone' ? 'already gone' : 'deleted'}: ${name}@${m.digest}${tags}`)
     }
+    // Tags removed on their own come after the deletions, each checked again right before.
+    const emptyConfig = {}
+    for (const untag of repository.untags ?? []) {
+      if (stop.error) break
+      const sparedBecause = await removeTag(client, name, untag, emptyConfig)
+      if (sparedBecause === undefined) {
+        ;(result.untagged ??= []).push(untag.tag)
+        log.info(`untagged: ${name}:${untag.tag} (the image ${short(untag.digest)} stays)`)
+      } else {
+        ;(result.untagSpared ??= []).push({ tag: untag.tag, reason: sparedBecause })
+        log.warning(`${name}:${untag.tag} was planned to be untagged but is left alone: ${sparedBecause}`)
+      }
+    }
   } catch (error) {
     if (stopsApply(error)) {
       stop.error ??= error
@@ -153,7 +230,9 @@ export async function apply(
   settings: ApplySettings,
   log: Logger,
 ): Promise<ApplyResult> {
-  const todo = plan.repositories.filter((r) => !r.skipped && r.manifests.some((m) => m.decision === 'delete'))
+  const todo = plan.repositories.filter(
+    (r) => !r.skipped && (r.manifests.some((m) => m.decision === 'delete') || (r.untags?.length ?? 0) > 0),
+  )
   const results = new Map<string, RepositoryApplyResult>()
   const stop: Stop = {}
   await forEachLimited(todo, settings.concurrency, async (repository) => {

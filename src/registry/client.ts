@@ -67,7 +67,7 @@ const MAX_REDIRECTS = 5
 const MAX_PAGES = 100_000
 
 interface Call {
-  method: 'GET' | 'HEAD' | 'DELETE'
+  method: 'GET' | 'HEAD' | 'DELETE' | 'POST' | 'PUT'
   url: URL
   kind: RequestKind
   /** Token scope; undefined for the ping and the token request itself. */
@@ -76,6 +76,9 @@ interface Call {
   accept?: string
   /** Token requests carry their own Authorization and skip the challenge logic. */
   authorization?: string
+  /** PUT/POST: what is sent, and as what. */
+  body?: Buffer
+  contentType?: string
 }
 
 interface Answer {
@@ -219,6 +222,55 @@ export class RegistryClient {
       throw new RegistryAuthError({ ...details, hint })
     }
     throw new RegistryError(details)
+  }
+
+  // Writes, for `untag` only (DECISIONS 33): a tag is removed on its own by deleting it, or by moving it onto a
+  // throw-away manifest that is then deleted by digest. Nothing else in a prune writes to the registry.
+
+  /**
+   * DELETE of a tag: 'deleted' (2xx), 'gone' (404), or 'unsupported' where the registry refuses deletes by tag
+   * (Distribution 2.x and Harbor answer 400 DIGEST_INVALID or UNSUPPORTED, GHCR and Docker Hub 405).
+   */
+  async deleteTag(name: string, tag: string): Promise<'deleted' | 'gone' | 'unsupported'> {
+    if (!TAG.test(tag)) throw new Error(`refusing to delete ${JSON.stringify(tag)}: not a tag`)
+    const url = this.url(`v2/${repo(name)}/manifests/${tag}`)
+    const scope = `repository:${name}:pull,delete`
+    const answer = await this.send({ method: 'DELETE', url, kind: 'delete', scope, maxBytes: LIMITS.errorBodyBytes })
+    if (answer.status >= 200 && answer.status < 300) return 'deleted'
+    if (answer.status === 404) return 'gone'
+    if (answer.status === 400 || answer.status === 405) return 'unsupported'
+    throw this.error(answer, 'DELETE')
+  }
+
+  /** Uploads a small blob in one piece (POST, then PUT with its digest) and returns its digest. */
+  async uploadBlob(name: string, data: Buffer): Promise<string> {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`
+    const scope = `repository:${name}:pull,push`
+    const start = this.url(`v2/${repo(name)}/blobs/uploads/`)
+    const started = await this.send({ method: 'POST', url: start, kind: 'blob', scope, maxBytes: LIMITS.errorBodyBytes })
+    const location = started.headers.location
+    if (started.status !== 202 || !location) throw this.error(started, 'POST')
+    const target = new URL(location, started.url)
+    // The upload URL carries the session; credentials only go back to the registry itself.
+    if (target.origin !== this.base.origin) throw invalid(started.url, 'INVALID_LOCATION', 'the upload is on another host')
+    target.searchParams.set('digest', digest)
+    const put = await this.send({
+      method: 'PUT', url: target, kind: 'blob', scope, maxBytes: LIMITS.errorBodyBytes,
+      body: data, contentType: 'application/octet-stream',
+    })
+    if (put.status !== 201 && put.status !== 204) throw this.error(put, 'PUT')
+    return digest
+  }
+
+  /** PUTs a manifest onto a tag (or digest) and returns its digest. */
+  async putManifest(name: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
+    const url = this.url(`v2/${repo(name)}/manifests/${ref(reference)}`)
+    const scope = `repository:${name}:pull,push`
+    const answer = await this.send({
+      method: 'PUT', url, kind: 'manifest', scope, maxBytes: LIMITS.errorBodyBytes, body, contentType: mediaType,
+    })
+    if (answer.status !== 201 && answer.status !== 200 && answer.status !== 204) throw this.error(answer, 'PUT')
+    return `sha256:${createHash('sha256').update(body).digest('hex')}`
   }
 
   private who(): string {
@@ -392,9 +444,11 @@ export class RegistryClient {
       // Credentials go only to the origin they were meant for.
       if (authorization && (hop === 0 || url.origin === call.url.origin)) headers.authorization = authorization
       if (call.accept) headers.accept = call.accept
+      if (call.contentType) headers['content-type'] = call.contentType
       const response = await request(url, {
         method: call.method,
         headers,
+        ...(call.body ? { body: call.body } : {}),
         dispatcher: this.dispatcher,
         headersTimeout: this.options.requestTimeoutMs,
         bodyTimeout: this.options.requestTimeoutMs,
