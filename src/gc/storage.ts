@@ -64,3 +64,71 @@ export async function listRevisions(shell: Shell, storagePath: string): Promise<
   }
   return parseRevisions(result.stdout, root)
 }
+
+/** Modification times (epoch ms) of one repository's manifest links: what a push or a tag rewrites. */
+export interface LinkTimes {
+  /** digest -> `_manifests/revisions/sha256/<hex>/link` */
+  revisions: Map<string, number>
+  /** tag -> `_manifests/tags/<tag>/current/link`, and `…/index/sha256/<hex>/link` by digest */
+  tags: Map<string, { current?: number; index: Map<string, number> }>
+}
+
+const TAG_CURRENT = /^(.+?)\/_manifests\/tags\/([^/]+)\/current\/link$/
+const TAG_INDEX = /^(.+?)\/_manifests\/tags\/([^/]+)\/index\/sha256\/([0-9a-f]{64})\/link$/
+
+/** Parses `find -printf '%T@ %p\n'` output into repository name -> link times. */
+export function parseLinkTimes(findOutput: string, root: string): Map<string, LinkTimes> {
+  const prefix = `${root.replace(/\/+$/, '')}/`
+  const out = new Map<string, LinkTimes>()
+  const of = (name: string): LinkTimes | undefined => {
+    if (name.split('/').some((part) => part.startsWith('_') || part === '')) return undefined
+    let times = out.get(name)
+    if (!times) out.set(name, (times = { revisions: new Map(), tags: new Map() }))
+    return times
+  }
+  const tagOf = (times: LinkTimes, tag: string) => {
+    let entry = times.tags.get(tag)
+    if (!entry) times.tags.set(tag, (entry = { index: new Map() }))
+    return entry
+  }
+  for (const line of findOutput.split('\n')) {
+    const space = line.indexOf(' ')
+    const seconds = Number(line.slice(0, space))
+    const path = line.slice(space + 1)
+    if (space < 0 || !Number.isFinite(seconds) || !path.startsWith(prefix)) continue
+    const ms = Math.round(seconds * 1000)
+    const rest = path.slice(prefix.length)
+    const revision = REVISION.exec(rest)
+    const current = TAG_CURRENT.exec(rest)
+    const index = TAG_INDEX.exec(rest)
+    if (revision) of(revision[1] as string)?.revisions.set(`sha256:${revision[2]}`, ms)
+    else if (current) {
+      const times = of(current[1] as string)
+      if (times) tagOf(times, current[2] as string).current = ms
+    } else if (index) {
+      const times = of(index[1] as string)
+      if (times) tagOf(times, index[2] as string).index.set(`sha256:${index[3]}`, ms)
+    }
+  }
+  return out
+}
+
+/**
+ * The modification times of every revision link and tag link in the storage tree (`age-from: pushed`), with one
+ * `find` over the quoted storage path. Run before any tag is read.
+ */
+export async function listLinkTimes(shell: Shell, storagePath: string): Promise<Map<string, LinkTimes>> {
+  const root = `${storagePath.replace(/\/+$/, '')}/${REPOSITORIES}`
+  const result = await shell.run(
+    `find ${shellQuote(root)} \\( -path '*/_manifests/revisions/sha256/*/link' -o -path '*/_manifests/tags/*/current/link'` +
+      ` -o -path '*/_manifests/tags/*/index/sha256/*/link' \\) -type f -printf '%T@ %p\\n'`,
+  )
+  if (result.code !== 0) {
+    throw new Error(
+      `Could not read the push times in '${root}' on ${shell.target} (find exit ${result.code}): ` +
+        `${lastLines(result.stderr, 5) || 'no output'}. Check that storage-path is the registry's storage root ` +
+        '(the directory that holds docker/registry/v2) and that the SSH user can read all of it.',
+    )
+  }
+  return parseLinkTimes(result.stdout, root)
+}
