@@ -1,18 +1,21 @@
 // The inventory: what the registry holds in the repositories this run covers, read over the v2 API.
 // Fail closed per repository: anything unreadable marks that repository incomplete, and nothing in it is deleted.
-import { globMatcher, hasGlobMagic } from './globs.js'
-import { SIGNATURE_TAG } from './plan.js'
+import { needsListing, patternMatcher } from './patterns.js'
+import { SIGNATURE_TAG, ruleChooser } from './plan.js'
 import type { RegistryClient } from './registry/client.js'
 import { forEachLimited } from './registry/limit.js'
 import { parseManifest } from './registry/manifest.js'
 import { isImageConfigMediaType } from './registry/media-types.js'
 import { inShard } from './shard.js'
-import type { Logger, Manifest, RepositoryInventory, Settings } from './types.js'
+import type { Logger, Manifest, RepositoryInventory, Rule, Settings } from './types.js'
 
 export type InventorySettings = Pick<
   Settings,
   'registry' | 'repositories' | 'keepCount' | 'olderThanMs' | 'concurrency' | 'shard'
->
+> & {
+  /** The run's rules: only repositories one of them covers are read, each with its rule's needs. */
+  rules?: readonly Rule[]
+}
 
 /**
  * Image ages, from config blobs: each distinct config digest is fetched once for the whole run, whichever repository
@@ -172,13 +175,29 @@ function datableImages(repo: RepositoryInventory): Manifest[] {
   return [...out.values()]
 }
 
-/** Which repositories this run covers: named directly when no pattern needs the catalog (DECISIONS 10). */
+/** The literal names a pattern list stands for, or undefined when it needs the catalog. */
+function literalNames(patterns: readonly string[]): string[] | undefined {
+  const includes = patterns.filter((p) => !p.startsWith('!'))
+  return includes.length > 0 && !includes.some(needsListing) ? includes : undefined
+}
+
+/**
+ * Which repositories this run covers: those `repositories` matches and (with rules) some rule covers. Named directly
+ * when `repositories`, or every rule, names them without patterns (DECISIONS 10); else from one catalog read for
+ * all the rules.
+ */
 export async function repositoryNames(client: RegistryClient, settings: InventorySettings): Promise<string[]> {
-  const includes = settings.repositories.filter((p) => !p.startsWith('!'))
-  const covered = globMatcher(settings.repositories)
+  const rules = settings.rules && settings.rules.length > 0 ? settings.rules : undefined
+  const inRun = patternMatcher(settings.repositories)
+  const chooser = rules ? ruleChooser(rules) : undefined
+  const covered = (name: string): boolean => inRun(name) && (!chooser || chooser(name) !== undefined)
+  const ruleLiterals = rules?.map((rule) => literalNames(rule.repositories))
+  const literal =
+    literalNames(settings.repositories) ??
+    (ruleLiterals?.every((names) => names !== undefined) ? ruleLiterals.flat() as string[] : undefined)
   let names: string[]
-  if (includes.length > 0 && !includes.some(hasGlobMagic)) {
-    names = [...new Set(includes)].filter(covered)
+  if (literal) {
+    names = [...new Set(literal)].filter(covered)
   } else {
     names = []
     try {
@@ -210,7 +229,16 @@ export async function readRepositories(
   const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
   log.info(`${names.length} repositories to read${shard}`)
   // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
+  const chooser = settings.rules && settings.rules.length > 0 ? ruleChooser(settings.rules) : undefined
   await forEachLimited(names, settings.concurrency, async (name) => {
-    await each(await inventoryRepository(client, name, settings, dates, log))
+    // What a repository needs read (dates for keep-count and older-than) is its rule's business.
+    const rule = chooser?.(name)
+    // Under age-from: pushed no config is read for a date (DECISIONS 12): the storage gave the ages.
+    const own = !rule
+      ? settings
+      : rule.ageFrom === 'pushed'
+        ? { ...settings, keepCount: Number.MAX_SAFE_INTEGER, olderThanMs: undefined }
+        : { ...settings, keepCount: rule.keepCount, olderThanMs: rule.olderThanMs }
+    await each(await inventoryRepository(client, name, own, dates, log))
   })
 }

@@ -4,8 +4,10 @@ import { writeFile } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import { apply } from './apply.js'
 import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
+import { listLinkTimes } from './gc/storage.js'
 import { ConfigDates, readRepositories } from './inventory.js'
-import { Planner } from './plan.js'
+import { Planner, ruleChooser } from './plan.js'
+import { pushTimes } from './pushed.js'
 import { RegistryClient } from './registry/client.js'
 import { writeJson } from './report/json.js'
 import { addUntagged, listUntagged } from './untagged.js'
@@ -101,18 +103,42 @@ async function inventoryAndPlan(
 ): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[] }> {
   const { log } = io
   const warnings: string[] = []
-  const planner = new Planner(settings, io.now())
+  const planner = new Planner(settings.rules, io.now())
+  const ruleOf = ruleChooser(settings.rules)
   if (settings.prune) {
-    const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined
+    // Both storage listings come before any tag is read (a manifest pushed later is never taken for an old one).
+    const untaggedWanted = settings.rules.some((rule) => rule.untagged === 'delete')
+    const untagged = untaggedWanted ? await listUntagged(shell, settings, log) : undefined
     if (untagged && 'note' in untagged) warnings.push(untagged.note)
+    const linkTimes = await readLinkTimes(shell, settings)
     const dates = new ConfigDates(client)
     await log.group('Inventory', () =>
       readRepositories(client, settings, dates, log, async (read) => {
-        planner.add(untagged ? await addUntagged(read, untagged, client, settings, dates) : read)
+        // The repository's own rule decides what it needs read (untagged ages, keep-untagged).
+        const own = { ...settings, ...ruleOf(read.name) }
+        const full = untagged ? await addUntagged(read, untagged, client, own, dates) : read
+        if (own.ageFrom === 'pushed' && linkTimes) full.pushed = pushTimes(full, linkTimes.get(full.name))
+        planner.add(full)
       }),
     )
   }
   return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings }
+}
+
+/**
+ * Push times for `age-from: pushed`, or undefined when no rule uses them. Unlike the untagged listing there is no
+ * fallback: without push times, ages would silently mean something else, so the run stops before any tag is read.
+ */
+async function readLinkTimes(shell: Shell | undefined, settings: Settings) {
+  if (!settings.rules.some((rule) => rule.ageFrom === 'pushed')) return undefined
+  if (!shell || !settings.gc.storagePath) {
+    throw new Error('age-from: pushed reads push times from the storage tree: set garbage-collect (ssh or local) and storage-path')
+  }
+  try {
+    return await listLinkTimes(shell, settings.gc.storagePath)
+  } catch (error) {
+    throw new Error(`age-from: pushed, but the push times could not be read, so nothing is deleted: ${(error as Error).message}`)
+  }
 }
 
 function failures(settings: Settings, planned: Plan, applied: ApplyResult | undefined): string[] {
