@@ -174,3 +174,20 @@ export async function pullsCompletely(t: Target, repo: string, reference: string
   }
   return true
 }
+
+/** Points a tag at a manifest already in the repository, the way `docker tag` + `docker push` (or crane tag) do. */
+export async function retag(t: Target, repo: string, digest: string, tag: string): Promise<void> {
+  const res = await ok(
+    await fetch(`${t.url}/v2/${repo}/manifests/${digest}`, { headers: { ...t.headers, accept: ACCEPT } }),
+    `get manifest ${repo}@${digest}`,
+  )
+  const body = Buffer.from(await res.arrayBuffer())
+  await ok(
+    await fetch(`${t.url}/v2/${repo}/manifests/${tag}`, {
+      method: 'PUT',
+      headers: { ...t.headers, 'content-type': res.headers.get('content-type') ?? '' },
+      body,
+    }),
+    `tag ${repo}@${digest} as ${tag}`,
+  )
+}
