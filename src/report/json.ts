@@ -15,10 +15,12 @@ export function publicSettings(s: Settings): Record<string, unknown> {
   return { ...rest, caCert: caCert ? '(set)' : undefined, gc: publicGc }
 }
 
-function repositoryJson({ plan, manifests, error }: RepositoryOutcome): object {
+function repositoryJson({ plan, manifests, untags, error }: RepositoryOutcome): object {
   return {
     name: plan.name,
+    rule: plan.rule,
     order: plan.order,
+    ageFrom: plan.ageFrom ?? 'created',
     skipped: plan.skipped,
     error,
     notes: plan.notes,
@@ -30,12 +32,14 @@ function repositoryJson({ plan, manifests, error }: RepositoryOutcome): object {
       mediaType: m.mediaType,
       size: m.size,
       created: m.created === undefined ? undefined : new Date(m.created).toISOString(),
+      pushed: m.pushed === undefined ? undefined : new Date(m.pushed).toISOString(),
       parent: m.parent,
       decision: m.decision,
       reason: m.reason,
       outcome,
       outcomeNote: note,
     })),
+    untags: untags.map(({ untag, outcome, note }) => ({ ...untag, outcome, outcomeNote: note })),
   }
 }
 

@@ -124,20 +124,24 @@ function repositoryTable(repos: RepositoryOutcome[], dry: boolean): string {
   return [head, '| --- | ---: | ---: | ---: | --- |', ...rows].join('\n')
 }
 
-function detailsOf({ plan, manifests }: RepositoryOutcome): string {
+function detailsOf({ plan, manifests, untags }: RepositoryOutcome): string {
+  const pushed = plan.ageFrom === 'pushed'
   const rows = manifests.map(({ manifest: m, outcome, note }) => {
     const tags = m.tags.length ? m.tags.map(esc).join(', ') : '<i>untagged</i>'
     const reason = esc(note ? `${m.reason}; ${note}` : m.reason)
     return `<tr><td>${tags}</td><td><code>${esc(shortDigest(m.digest))}</code></td><td>${m.role}</td><td>${formatTime(
-      m.created,
+      pushed ? m.pushed : m.created,
     )}</td><td>${formatBytes(m.size)}</td><td>${outcome}</td><td>${reason}</td></tr>`
   })
   return [
-    `<details><summary>${esc(plan.name)}: ${manifests.length} manifests, ordered by ${plan.order === 'created' ? 'created time' : 'tag name'}</summary>`,
+    `<details><summary>${esc(plan.name)}: ${manifests.length} manifests, ordered by ${plan.order === 'created' ? (pushed ? 'push time' : 'created time') : 'tag name'}${plan.rule ? `, ${esc(plan.rule)}` : ''}</summary>`,
     '',
-    '<table><tr><th>tags</th><th>digest</th><th>role</th><th>created</th><th>size</th><th>outcome</th><th>reason</th></tr>',
+    `<table><tr><th>tags</th><th>digest</th><th>role</th><th>${pushed ? 'pushed' : 'created'}</th><th>size</th><th>outcome</th><th>reason</th></tr>`,
     ...rows,
     '</table>',
+    ...untags.map(({ untag, outcome, note }) =>
+      `<p>tag <code>${esc(untag.tag)}</code> on <code>${esc(shortDigest(untag.digest))}</code>: ${outcome} (${esc(note ? `${untag.reason}; ${note}` : untag.reason)})</p>`,
+    ),
     '</details>',
     '',
   ].join('\n')

@@ -1,13 +1,28 @@
 // What happened to each planned manifest, and the totals every report and output is made from.
 import type { RunResult } from '../run.js'
-import type { PlannedManifest, RepositoryPlan } from '../types.js'
+import type { PlannedManifest, PlannedUntag, RepositoryApplyResult, RepositoryPlan } from '../types.js'
 
 export type Outcome = 'kept' | 'would delete' | 'deleted' | 'spared' | 'not deleted'
+export type UntagOutcome = 'would untag' | 'untagged' | 'left alone' | 'not untagged'
 
 export interface RepositoryOutcome {
   plan: RepositoryPlan
   manifests: { manifest: PlannedManifest; outcome: Outcome; note?: string }[]
+  /** Tags removed on their own (untag: true), listed apart from deleted images. */
+  untags: { untag: PlannedUntag; outcome: UntagOutcome; note?: string }[]
   error?: string
+}
+
+function untagOutcomes(plan: RepositoryPlan, done: RepositoryApplyResult | undefined, applied: boolean) {
+  const removed = new Set(done?.untagged)
+  const left = new Map(done?.untagSpared?.map((s) => [s.tag, s.reason]))
+  return (plan.untags ?? []).map((untag) => {
+    if (!applied) return { untag, outcome: 'would untag' as const }
+    if (removed.has(untag.tag)) return { untag, outcome: 'untagged' as const }
+    const why = left.get(untag.tag)
+    if (why !== undefined) return { untag, outcome: 'left alone' as const, note: why }
+    return { untag, outcome: 'not untagged' as const, note: done?.error ?? 'not attempted' }
+  })
 }
 
 /** Images are what users count: tagged images and untagged ones. Children and signatures go with their parent. */
@@ -27,7 +42,7 @@ export function outcomes(result: RunResult): RepositoryOutcome[] {
       if (reason !== undefined) return { manifest, outcome: 'spared' as const, note: reason }
       return { manifest, outcome: 'not deleted' as const, note: done?.error ?? 'not attempted' }
     })
-    return { plan, manifests, error: done?.error }
+    return { plan, manifests, untags: untagOutcomes(plan, done, result.applied !== undefined), error: done?.error }
   })
 }
 

@@ -69,11 +69,14 @@ export function toText(result: RunResult): string {
   return `${lines.join('\n')}\n`
 }
 
-function repositoryLines({ plan, manifests, error }: RepositoryOutcome): string[] {
+function repositoryLines({ plan, manifests, untags, error }: RepositoryOutcome): string[] {
   const images = manifests.filter((m) => isImage(m.manifest))
   const removed = images.filter((m) => m.outcome === 'deleted' || m.outcome === 'would delete').length
-  const order = plan.order === 'created' ? 'newest first by created time' : 'by tag name (some images are undated)'
-  const lines = [`${printable(plan.name)}: ${images.length - removed} kept, ${removed} deleted; ordered ${order}`]
+  const pushed = plan.ageFrom === 'pushed'
+  const age = pushed ? 'push time' : 'created time'
+  const order = plan.order === 'created' ? `newest first by ${age}` : 'by tag name (some images are undated)'
+  const rule = plan.rule ? `; ${printable(plan.rule)}` : ''
+  const lines = [`${printable(plan.name)}: ${images.length - removed} kept, ${removed} deleted; ordered ${order}${rule}`]
   if (plan.skipped) lines.push(`  SKIPPED, nothing deleted here: ${printable(plan.skipped)}`)
   if (error) lines.push(`  error: ${printable(error)}`)
   for (const note of plan.notes) lines.push(`  note: ${printable(note)}`)
@@ -105,11 +108,15 @@ function repositoryLines({ plan, manifests, error }: RepositoryOutcome): string[
         `  ${MARK[row.outcome].padEnd(7)}`,
         label.length > tagWidth ? `${label.slice(0, tagWidth - 1)}…` : label.padEnd(tagWidth),
         shortDigest(m.digest),
-        (m.role === 'image' || m.role === 'untagged' ? formatTime(m.created).slice(0, 10) : m.role).padEnd(10),
+        (m.role === 'image' || m.role === 'untagged' ? formatTime(pushed ? m.pushed : m.created).slice(0, 10) : m.role).padEnd(10),
         formatBytes(m.size).padStart(9),
         printable(reason),
       ].join('  '),
     )
+  }
+  for (const { untag, outcome, note } of untags) {
+    const why = note ? `${untag.reason}; ${note}` : untag.reason
+    lines.push(`  ${outcome}: tag ${printable(untag.tag)} on ${shortDigest(untag.digest)} (${printable(why)})`)
   }
   return lines
 }

@@ -1,6 +1,6 @@
 // Issue 13 on a real registry (Distribution 2.8.2): the tag selector, untag through a throw-away manifest, push time
 // from the storage links, regular expressions, and several rules in one run.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -9,11 +9,21 @@ import { localShell } from '../../src/gc/shell.js'
 import { listLinkTimes } from '../../src/gc/storage.js'
 import { parseSettings } from '../../src/inputs.js'
 import { RegistryClient } from '../../src/registry/client.js'
+import { toText } from '../../src/report/text.js'
 import { run, type RunResult } from '../../src/run.js'
 import { linesLogger } from '../support/logger.js'
 import { pullsCompletely, pushImage, resolveTag, retag, tagList, type PushedImage } from '../support/push.js'
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../support/registry.js'
 import { ageLinks, linkTime, revisionLinks } from '../support/storage.js'
+
+interface PlanFile {
+  repositories: {
+    rule?: string
+    ageFrom: string
+    images: { digest: string; pushed?: string }[]
+    untags: { tag: string; outcome: string }[]
+  }[]
+}
 
 let dir: string
 const registries: TestRegistry[] = []
@@ -81,6 +91,11 @@ describe('delete-tags and untag', () => {
     expect(app?.untags?.map((u) => u.tag)).toEqual(['T22', 'T52'])
     expect(app?.manifests.filter((m) => m.decision === 'delete').map((m) => m.digest)).toEqual([alone.digest])
     expect(result.applied?.repositories[0]?.untagged).toEqual(['T22', 'T52'])
+    // The plan file lists the tags removed on their own apart from the deleted images.
+    const json = JSON.parse(await readFile(result.settings.planFile, 'utf8')) as PlanFile
+    expect(json.repositories[0]?.rule).toBe('inputs')
+    expect(json.repositories[0]?.untags.map((u) => [u.tag, u.outcome])).toEqual([['T22', 'untagged'], ['T52', 'untagged']])
+    expect(toText(result)).toMatch(/untagged: tag T22 on sha256:[0-9a-f]{12} \(selected by delete-tags; the image stays under main\)/)
     expect(await tagList(reg, 'app')).toEqual(['T13', 'main', 'stable', 'v1'])
     expect(await resolveTag(reg, 'app', 'main')).toBe(shared.digest)
     expect(await resolveTag(reg, 'app', 'stable')).toBe(release.digest)
@@ -204,6 +219,9 @@ describe('age-from: pushed', () => {
     expect(entries.find((m) => m.digest === old.digest)?.decision).toBe('delete')
     expect(entries.find((m) => m.digest === old.digest)?.pushed).toBe(Date.parse('2021-01-01T00:00:00Z'))
     expect(await tagList(reg, 'app')).toEqual(['latest', 'promoted'])
+    const json = JSON.parse(await readFile(pushed.settings.planFile, 'utf8')) as PlanFile
+    expect(json.repositories[0]?.ageFrom).toBe('pushed')
+    expect(json.repositories[0]?.images.find((i) => i.digest === old.digest)?.pushed).toBe('2021-01-01T00:00:00.000Z')
 
     const created = await prune(reg, { ...policy, 'age-from': 'created' }, true)
     expect(created.plan.repositories[0]!.manifests.find((m) => m.digest === young.digest)?.decision).toBe('delete')
