@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { plan } from '../../src/plan.js'
 import type { Rules } from '../../src/plan.js'
-import type { Decision, Manifest, Plan, RepositoryInventory } from '../../src/types.js'
+import type { Decision, Manifest, Plan, RepositoryInventory, Rule } from '../../src/types.js'
 import {
   DAY,
   NOW,
@@ -437,5 +437,127 @@ describe('reclaimable bytes', () => {
     const result = plan({ repositories: repos }, rules({ keepTags: [], keepCount: 1 }), NOW)
     expect(decisionOf(result, appOld)).toBe('delete')
     expect(result.reclaimableBytes).toBe(0)
+  })
+})
+
+describe('the delete-tags selector (DECISIONS 33)', () => {
+  const pr1 = image('pr1', { created: daysAgo(5) })
+  const pr2 = image('pr2', { created: daysAgo(4) })
+  const main = image('main', { created: daysAgo(3) })
+  const v1 = image('v1', { created: daysAgo(9) })
+  const repo = repository('web', [['pr-1', pr1], ['pr-2', pr2], ['main', main], ['pr-3', main], ['v1.0', v1]])
+  const by = (result: Plan) => [pr1, pr2, main, v1].map((m) => [planned(result, m).decision, planned(result, m).reason])
+
+  test.each([
+    ['keep-count counts among the selected; an unselected tag protects and takes no slot',
+      { deleteTags: ['pr-*'], keepCount: 1, keepTags: [] }, [
+        ['delete', 'beyond keep-count 1'], ['keep', 'among the 1 newest'],
+        ['keep', 'tag main is not selected by delete-tags'], ['keep', 'tag v1.0 is not selected by delete-tags']]],
+    ['older-than among the selected', { deleteTags: ['pr-*'], keepCount: 0, keepTags: [], olderThanMs: 4.5 * DAY }, [
+      ['delete', 'beyond keep-count 0 and older than older-than'], ['keep', 'younger than older-than'],
+      ['keep', 'tag main is not selected by delete-tags'], ['keep', 'tag v1.0 is not selected by delete-tags']]],
+    ['a regular expression selects whole names only', { deleteTags: ['/pr-[0-9]/'], keepCount: 0, keepTags: [] }, [
+      ['delete', 'beyond keep-count 0'], ['delete', 'beyond keep-count 0'],
+      ['keep', 'tag main is not selected by delete-tags'], ['keep', 'tag v1.0 is not selected by delete-tags']]],
+    ['keep-tags still win over the selector', { deleteTags: ['pr-*', 'v*'], keepCount: 0, keepTags: ['v1.0'] }, [
+      ['delete', 'beyond keep-count 0'], ['delete', 'beyond keep-count 0'],
+      ['keep', 'tag main is not selected by delete-tags'], ['keep', 'tag v1.0 matches keep-tags']]],
+    ['empty selects every tag: as before', { deleteTags: [], keepCount: 2, keepTags: [] }, [
+      ['delete', 'beyond keep-count 2'], ['keep', 'among the 2 newest'], ['keep', 'among the 2 newest'],
+      ['delete', 'beyond keep-count 2']]],
+  ] as [string, Partial<Rules>, string[][]][])('%s', (_name, overrides, expected) => {
+    expect(by(one(repo, overrides))).toEqual(expected)
+  })
+
+  test('follower tags are not tags of the image: a signature does not make its subject unselected', () => {
+    const sig = image('sig-of-pr1', { layers: [blob('sig', 5)] })
+    const withSig = repository('web', [['pr-1', pr1], ['main', main], [signatureTag(pr1), sig]])
+    const result = one(withSig, { deleteTags: ['pr-*'], keepCount: 0, keepTags: [] })
+    expect(decisionOf(result, pr1)).toBe('delete')
+    expect(decisionOf(result, sig)).toBe('delete')
+  })
+
+  test('an untagged manifest is governed by untagged, not by the selector', () => {
+    const stray = image('stray', { created: daysAgo(20) })
+    const withStray = repository('web', [['main', main]], { untagged: [stray] })
+    const result = one(withStray, { deleteTags: ['pr-*'], untagged: 'delete', keepTags: [] })
+    expect(decisionOf(result, stray)).toBe('delete')
+  })
+})
+
+describe('untag (DECISIONS 33)', () => {
+  const alone = image('alone', { created: daysAgo(5) })
+  const shared = image('shared', { created: daysAgo(4) })
+  const release = image('release', { created: daysAgo(3) })
+  const repo = repository('app', [['T12', alone], ['main', shared], ['T22', shared], ['v1', release],
+    ['stable', release], ['T52', release]])
+
+  test('selected tags of images that stay under another tag are removed on their own; the lone one goes with its image', () => {
+    const result = one(repo, { deleteTags: ['T12', 'T22', 'T52'], untag: true, keepCount: 0, keepTags: [] })
+    expect(decisionOf(result, alone)).toBe('delete')
+    expect(result.repositories[0]?.untags).toEqual([
+      { tag: 'T22', digest: shared.digest, reason: 'selected by delete-tags; the image stays under main' },
+      { tag: 'T52', digest: release.digest, reason: 'selected by delete-tags; the image stays under v1, stable' },
+    ])
+  })
+
+  test('an image kept by keep-count or age keeps its tags', () => {
+    const result = one(repo, { deleteTags: ['T12', 'T22', 'T52'], untag: true, keepCount: 5, keepTags: [] })
+    expect(decisionOf(result, alone)).toBe('keep')
+    expect(result.repositories[0]?.untags?.map((u) => u.tag)).toEqual(['T22', 'T52'])
+  })
+
+  test('keep-tags are never untagged; every other tag of a kept image is, with an empty selector', () => {
+    const result = one(repo, { deleteTags: [], untag: true, keepCount: 0, keepTags: ['stable'], allowDeleteAll: true })
+    expect(result.repositories[0]?.untags?.map((u) => u.tag)).toEqual(['T52', 'v1'])
+  })
+
+  test('nothing is untagged without untag: true, nor in a skipped repository', () => {
+    expect(one(repo, { deleteTags: ['T22'] }).repositories[0]?.untags).toBeUndefined()
+    const skipped = repository('app', [['main', shared], ['T22', shared]], { incomplete: 'test' })
+    expect(one(skipped, { deleteTags: ['T22'], untag: true }).repositories[0]?.untags).toBeUndefined()
+  })
+})
+
+describe('age-from: pushed (DECISIONS 32)', () => {
+  const built = image('built-long-ago', { created: daysAgo(400) })
+  const fresh = image('fresh-build', { created: daysAgo(1) })
+  const repo = { ...repository('app', [['promoted', built], ['nightly', fresh]]), pushed: new Map([
+    [built.digest, daysAgo(1)], [fresh.digest, daysAgo(60)],
+  ]) }
+
+  test('orders and ages by push time, and says so per image', () => {
+    const policy = { keepCount: 0, keepTags: [], olderThanMs: 30 * DAY, allowDeleteAll: true }
+    const pushed = one(repo, { ...policy, ageFrom: 'pushed' })
+    expect(pushed.repositories[0]?.ageFrom).toBe('pushed')
+    expect(planned(pushed, built)).toMatchObject({ decision: 'keep', reason: 'younger than older-than', pushed: daysAgo(1) })
+    expect(planned(pushed, fresh)).toMatchObject({ decision: 'delete', pushed: daysAgo(60), created: daysAgo(1) })
+    const created = one(repo, { ...policy, ageFrom: 'created' })
+    expect(decisionOf(created, built)).toBe('delete')
+    expect(decisionOf(created, fresh)).toBe('keep')
+  })
+
+  test('an image without a push time is undated: never deleted for its age, and the order falls back to tag names', () => {
+    const partly = { ...repo, pushed: new Map([[fresh.digest, daysAgo(60)]]) }
+    const result = one(partly, { keepCount: 0, keepTags: [], olderThanMs: 30 * DAY, ageFrom: 'pushed', allowDeleteAll: true })
+    expect(planned(result, built)).toMatchObject({ decision: 'keep', reason: 'undated, so older-than cannot show it is old' })
+    expect(result.repositories[0]?.order).toBe('tag-name')
+  })
+})
+
+describe('several rules (DECISIONS 31)', () => {
+  const a = image('a', { created: daysAgo(1) })
+  const b = image('b', { created: daysAgo(2) })
+  const repos = ['release/app', 'feature/app', 'other/app'].map((name) => repository(name, [['v1', a], ['v2', b]]))
+  const list: Rule[] = [
+    { ...rules({ keepCount: 5 }), name: 'rule 1', repositories: ['release/*'] },
+    { ...rules({ keepCount: 1, keepTags: [] }), name: 'rule 2', repositories: ['/feature\\/.+/', '!feature/keep'] },
+  ]
+
+  test('the first matching rule decides each repository and is named; unmatched ones are left out', () => {
+    const result = plan({ repositories: repos }, list, NOW)
+    expect(result.repositories.map((r) => [r.name, r.rule])).toEqual([['feature/app', 'rule 2'], ['release/app', 'rule 1']])
+    expect(planned(result, b, 'release/app').decision).toBe('keep')
+    expect(planned(result, b, 'feature/app').decision).toBe('delete')
   })
 })
