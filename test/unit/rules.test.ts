@@ -115,6 +115,14 @@ describe('rules', () => {
     expect(JSON.parse(rulesSchemaText())).toEqual(RULES_SCHEMA)
   })
 
+  test("the README's worked examples are valid rules", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## Policies'), readme.indexOf('## Enable deletes'))
+    const examples = [...section.matchAll(/```yaml\nrules: \|\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/^ {2}/gm, ''))
+    expect(examples).toHaveLength(3)
+    for (const rules of examples) expect(parse({ rules, ...LOCAL_GC }).rules.length).toBeGreaterThan(0)
+  })
+
   test('every policy key of the schema is an input of the same name', async () => {
     const { INPUTS } = await import('../../src/inputs.js')
     for (const key of Object.keys(RULES_SCHEMA.items.properties)) {
