@@ -116,7 +116,7 @@ async function inventoryAndPlan(
       readRepositories(client, settings, dates, log, async (read) => {
         // The repository's own rule decides what it needs read (untagged ages, keep-untagged).
         const own = { ...settings, ...ruleOf(read.name) }
-        const full = untagged ? await addUntagged(read, untagged, client, own, dates) : read
+        const full = untagged && own.untagged === 'delete' ? await addUntagged(read, untagged, client, own, dates) : read
         if (own.ageFrom === 'pushed' && linkTimes) full.pushed = pushTimes(full, linkTimes.get(full.name))
         planner.add(full)
       }),
