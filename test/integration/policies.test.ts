@@ -280,6 +280,19 @@ describe('rules', () => {
     return out
   }
 
+  it('untagged manifests are read and deleted only where the rule says untagged: delete', async () => {
+    const reg = await registry()
+    const stale: Record<string, string> = {}
+    for (const repo of ['a/app', 'b/app']) {
+      stale[repo] = (await image(reg, repo, 'latest', '2024-01-01T00:00:00Z', `${repo} old`)).digest
+      await image(reg, repo, 'latest', '2024-01-02T00:00:00Z', `${repo} new`) // leaves the old one untagged
+    }
+    const result = await prune(reg, { rules: '- repositories: a/*\n  untagged: delete\n- repositories: b/*' }, true)
+    expect(result.plan.repositories.map((r) => [r.name, r.manifests.length])).toEqual([['a/app', 2], ['b/app', 1]])
+    expect(await revisionLinks(reg.storage, 'a/app')).not.toContain(stale['a/app'])
+    expect(await revisionLinks(reg.storage, 'b/app')).toContain(stale['b/app'])
+  })
+
   it('three rules in one run give the same registry as three single-rule runs; a repository no rule matches is untouched', async () => {
     const [one, three] = [await registry(), await registry()]
     const repos = await populate(one)
