@@ -9,9 +9,11 @@ import { localShell } from '../../src/gc/shell.js'
 import { listLinkTimes } from '../../src/gc/storage.js'
 import { parseSettings } from '../../src/inputs.js'
 import { RegistryClient } from '../../src/registry/client.js'
+import { DeleteDisabledError } from '../../src/registry/errors.js'
 import { toText } from '../../src/report/text.js'
 import { run, type RunResult } from '../../src/run.js'
 import { linesLogger } from '../support/logger.js'
+import { startProxy } from '../support/proxy.js'
 import { pullsCompletely, pushImage, resolveTag, retag, tagList, type PushedImage } from '../support/push.js'
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../support/registry.js'
 import { ageLinks, linkTime, revisionLinks } from '../support/storage.js'
@@ -124,6 +126,51 @@ describe('delete-tags and untag', () => {
     ])
     expect(await resolveTag(reg, 'app', 'pr-1')).toBe(newer.digest)
     expect(await revisionLinks(reg.storage, 'app')).toEqual([kept.digest, newer.digest].sort())
+  })
+
+  /** Plans untagging pr-1 (on the image main names) with a dry run, then applies that plan through `url`. */
+  async function untagThrough(reg: TestRegistry, url: string) {
+    const dry = await prune(reg, { 'delete-tags': 'pr-*', untag: 'true', 'dry-run': 'true' })
+    expect(dry.plan.repositories[0]?.untags?.map((u) => u.tag)).toEqual(['pr-1'])
+    const client = new RegistryClient({
+      registry: url, username: '', password: '', insecureSkipTlsVerify: false, requestTimeoutMs: 5000, concurrency: 2,
+    })
+    try {
+      return await apply(client, dry.plan, { concurrency: 2 }, linesLogger())
+    } finally {
+      await client.close()
+    }
+  }
+
+  it('where the registry accepts a tag DELETE, that is all it gets: no throw-away manifest', async () => {
+    const reg = await registry()
+    const main = await image(reg, 'app', 'main', '2024-02-01T00:00:00Z')
+    await retag(reg, 'app', main.digest, 'pr-1')
+    // Distribution 2.8.2 refuses deletes by tag; the proxy answers one as 3.x does (202), so the path is visible.
+    const proxy = await startProxy(reg.url, {
+      answer: (req, res) => {
+        if (req.method !== 'DELETE' || req.url !== '/v2/app/manifests/pr-1') return false
+        res.writeHead(202).end()
+        return true
+      },
+    })
+    try {
+      const applied = await untagThrough(reg, proxy.url)
+      expect(applied.repositories[0]?.untagged).toEqual(['pr-1'])
+      expect(proxy.seen.filter((r) => !r.startsWith('GET'))).toEqual(['DELETE /v2/app/manifests/pr-1'])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('where deletes are disabled, the tag is not moved: no throw-away manifest is left behind', async () => {
+    const reg = await startRegistry({ deleteEnabled: false })
+    registries.push(reg)
+    const main = await image(reg, 'app', 'main', '2024-02-01T00:00:00Z')
+    await retag(reg, 'app', main.digest, 'pr-1')
+    await expect(untagThrough(reg, reg.url)).rejects.toBeInstanceOf(DeleteDisabledError)
+    expect(await resolveTag(reg, 'app', 'pr-1')).toBe(main.digest)
+    expect(await revisionLinks(reg.storage, 'app')).toEqual([main.digest])
   })
 
   it('a tag selector deletes only pr-* images; keep-count counts among them; a pr tag on main protects main', async () => {
