@@ -1,7 +1,7 @@
 // The inventory: what the registry holds in the repositories this run covers, read over the v2 API.
 // Fail closed per repository: anything unreadable marks that repository incomplete, and nothing in it is deleted.
 import { globMatcher, hasGlobMagic } from './globs.js'
-import { SIGNATURE_TAG } from './plan.js'
+import { FOLLOWER_TAG } from './plan.js'
 import type { RegistryClient } from './registry/client.js'
 import { forEachLimited } from './registry/limit.js'
 import { parseManifest } from './registry/manifest.js'
@@ -142,7 +142,7 @@ export async function inventoryRepository(
 
 /** Tags that name images, not cosign signatures/attestations. */
 const imageTags = (repo: RepositoryInventory): [string, string][] =>
-  [...repo.tags].filter(([tag]) => !SIGNATURE_TAG.test(tag))
+  [...repo.tags].filter(([tag]) => !FOLLOWER_TAG.test(tag))
 
 /**
  * DECISIONS 12: `created` only where a rule needs it. Without `older-than`, a repository with no more images than
