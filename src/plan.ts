@@ -338,7 +338,9 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number): R
     toPlanned(node, final.get(node.digest) as Verdict, repo),
   )
   const notes = notesFor(repo, nodes, order, rules)
-  return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes }
+  const unknown = repo.unknown === true && nodes.length === 0 && !repo.incomplete
+  if (unknown) notes.push('the registry does not know this repository (NAME_UNKNOWN)')
+  return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes, ...(unknown ? { unknown } : {}) }
 }
 
 /**
