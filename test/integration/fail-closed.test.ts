@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseSettings } from '../../src/inputs.js'
 import { run } from '../../src/run.js'
+import { spawn } from 'node:child_process'
+import { CLI_ENTRY, cleanEnv } from '../support/cli.js'
 import { linesLogger } from '../support/logger.js'
 import { startProxy, type Proxy } from '../support/proxy.js'
 import {
@@ -186,5 +188,52 @@ describe('fail closed on real shapes (issue 11)', () => {
     expect(outcomes).toEqual(['failed', 'kept', 'not attempted'])
     expect((await tagList(reg, 'app')).sort()).toEqual(['v1', 'v2', 'v3'])
   })
-})
 
+  it('SIGTERM in the middle of deletions: exit 143, and the plan file says exactly what is gone', async () => {
+    const reg = await registry()
+    const pushed: Descriptor[] = []
+    for (let i = 1; i <= 12; i++) {
+      const day = String(i).padStart(2, '0')
+      pushed.push(await pushImage(reg, 'app', `v${i}`, { layers: [`layer ${i}`], created: `2024-01-${day}T00:00:00Z` }))
+    }
+    let child: ReturnType<typeof spawn> | undefined
+    let deletes = 0
+    // Each DELETE takes a while, as on a busy registry; the job is cancelled while the third is on its way.
+    const slowed = await proxy(reg.url, {
+      answer: (req, res) => {
+        if (req.method !== 'DELETE') return false
+        if (++deletes === 3) child?.kill('SIGTERM')
+        setTimeout(() => {
+          void fetch(`${reg.url}${req.url}`, { method: 'DELETE' }).then(async (answer) => {
+            res.writeHead(answer.status).end(await answer.text())
+          })
+        }, 300)
+        return true
+      },
+    })
+    const cwd = await mkdtemp(join(tmpdir(), 'registry-prune-sigterm-'))
+    child = spawn(
+      process.execPath,
+      [CLI_ENTRY, '--registry', slowed.url, '--repositories', 'app', '--keep-count', '2', '--keep-tags', ''],
+      { cwd, env: cleanEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stderr = ''
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdout?.resume()
+    const code = await new Promise<number | null>((resolve) => child?.on('close', (c) => resolve(c)))
+
+    expect(code, stderr).toBe(143)
+    const plan = JSON.parse(await readFile(join(cwd, 'registry-prune-plan.json'), 'utf8')) as {
+      repositories: { images: { digest: string; outcome: string }[] }[]
+    }
+    const images = plan.repositories[0]?.images ?? []
+    const recorded = images.filter((i) => i.outcome === 'deleted').map((i) => i.digest).sort()
+    const gone: string[] = []
+    for (const d of pushed) if (!(await present(reg, 'app', d.digest))) gone.push(d.digest)
+    expect(recorded).toEqual(gone.sort())
+    expect(gone.length).toBeGreaterThanOrEqual(2)
+    expect(gone.length).toBeLessThan(10)
+    expect(images.filter((i) => i.outcome === 'not attempted').length).toBe(10 - gone.length)
+    expect(stderr).toMatch(/SIGTERM received: starting no new deletion/)
+  })
+})
