@@ -21,8 +21,12 @@ import type {
 /** What the planner applies to one repository: the policy of the rule that covers it. */
 export type Rules = Policy
 
-/** cosign's tag scheme: the tag names the digest of the subject it signs or attests. */
-export const SIGNATURE_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/
+/**
+ * Follower tags (DECISIONS 23): the tag names the digest of the subject it follows. cosign's `.sig/.att/.sbom`, the
+ * OCI 1.1 referrers tag schema (no suffix: an index listing the subject's referrers, kept by oras and notation on
+ * registries without the referrers API) and other tools' suffixes. Never an image.
+ */
+export const FOLLOWER_TAG = /^sha256-([0-9a-f]{64})(?:\.(.+))?$/
 
 /** DECISIONS 4: reproducible builds stamp 1970-01-01, which says nothing about age. */
 const FIRST_USABLE_DATE = 86_400_000
@@ -85,8 +89,17 @@ function ageOf(
   return ages.length > 0 ? Math.max(...ages) : undefined
 }
 
+/** The OCI 1.1 referrers tag schema: `sha256-<hex>` with no suffix names an index of the subject's referrers. */
+const isReferrersTag = (tag: string): boolean => {
+  const match = FOLLOWER_TAG.exec(tag)
+  return match !== null && match[2] === undefined
+}
+
+/** The digest a follower tag names. */
+const subjectOfTag = (tag: string): string => `sha256:${FOLLOWER_TAG.exec(tag)?.[1] ?? ''}`
+
 function roleOf(tags: string[], manifest: Manifest | undefined, listed: boolean): Role {
-  if (tags.some((tag) => !SIGNATURE_TAG.test(tag))) return 'image'
+  if (tags.some((tag) => !FOLLOWER_TAG.test(tag))) return 'image'
   if (tags.length > 0) return 'signature'
   if (manifest?.subject) return 'referrer'
   return listed ? 'child' : 'untagged'
@@ -101,12 +114,20 @@ function buildNodes(repo: RepositoryInventory, ageFrom: AgeFrom): Node[] {
   for (const manifest of repo.manifests.values()) {
     for (const child of new Set(manifest.children)) push(listedBy, child, manifest.digest)
   }
+  // What a follower tag names, by the digest it points at; the manifests such an index lists (the referrers of its
+  // subject) follow that subject too.
+  const followed = new Map<string, string[]>()
+  for (const [digest, tags] of tagsByDigest) {
+    if (tags.every((tag) => FOLLOWER_TAG.test(tag))) followed.set(digest, tags.map(subjectOfTag))
+  }
   const present = new Set([...tagsByDigest.keys(), ...repo.manifests.keys()])
   return [...present].sort(byText).map((digest) => {
     const manifest = repo.manifests.get(digest)
     const tags = (tagsByDigest.get(digest) ?? []).sort(compareTagsDescending)
-    const signed = tags.flatMap((tag) => SIGNATURE_TAG.exec(tag)?.[1] ?? []).map((hex) => `sha256:${hex}`)
-    const subjects = [...new Set([...signed, ...(manifest?.subject ? [manifest.subject] : [])])].sort(byText)
+    const signed = tags.flatMap((tag) => (FOLLOWER_TAG.test(tag) ? [subjectOfTag(tag)] : []))
+    const viaIndex = (listedBy.get(digest) ?? []).flatMap((lister) => followed.get(lister) ?? [])
+    const own = manifest?.subject ? [manifest.subject] : []
+    const subjects = [...new Set([...signed, ...viaIndex, ...own])].sort(byText)
     const listers = (listedBy.get(digest) ?? []).sort(byText)
     const parents = [...new Set([...subjects, ...listers])].filter((p) => p !== digest && present.has(p)).sort(byText)
     const role = roleOf(tags, manifest, listers.length > 0)
@@ -145,7 +166,7 @@ function tagTests(rules: Rules): TagTests {
 }
 
 /** Tags that name the image itself: follower tags (`sha256-<hex>.sig`, …) follow another manifest. */
-const ownTags = (node: Node): string[] => node.tags.filter((tag) => !SIGNATURE_TAG.test(tag))
+const ownTags = (node: Node): string[] => node.tags.filter((tag) => !FOLLOWER_TAG.test(tag))
 
 /**
  * Verdicts that hold whatever the role: unsupported manifests, keep-tags, and a tag the selector does not pick,
@@ -220,7 +241,7 @@ function followReason(node: Node, parent: Node, decision: Decision): string {
   const state = decision === 'keep' ? 'kept' : 'deleted'
   if (node.listedBy.includes(parent.digest)) return `child of ${state} index ${short(parent.digest)}`
   const noun = parent.manifest?.kind === 'index' ? 'index' : parent.role === 'image' ? 'image' : 'manifest'
-  const what = node.role === 'signature' ? 'signature' : 'referrer'
+  const what = node.role !== 'signature' ? 'referrer' : node.tags.some(isReferrersTag) ? 'referrers index' : 'signature'
   return `${what} of a ${state} ${noun} ${short(parent.digest)}`
 }
 
@@ -374,6 +395,8 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number, ru
     toPlanned(node, final.get(node.digest) as Verdict, repo, rules.ageFrom),
   )
   const notes = notesFor(repo, nodes, order, rules)
+  const unknown = repo.unknown === true && nodes.length === 0 && !repo.incomplete
+  if (unknown) notes.push('the registry does not know this repository (NAME_UNKNOWN)')
   const untags = skipped ? [] : untagsFor(nodes, final, rules)
   return {
     name: repo.name,
@@ -384,6 +407,7 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number, ru
     manifests,
     ...(untags.length > 0 ? { untags } : {}),
     notes,
+    ...(unknown ? { unknown } : {}),
   }
 }
 
