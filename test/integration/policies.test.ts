@@ -327,6 +327,17 @@ describe('rules', () => {
     return out
   }
 
+  it('rules that name repositories literally read no catalog', async () => {
+    const reg = await registry()
+    await image(reg, 'team/a', 'v1', '2024-01-01T00:00:00Z')
+    await image(reg, 'team/a', 'v2', '2024-01-02T00:00:00Z')
+    await image(reg, 'team/b', 'v1', '2024-01-01T00:00:00Z')
+    const result = await prune(reg, { rules: '- repositories: team/a\n  keep-count: 1\n  keep-tags: []\n- repositories: [team/b]' })
+    expect(result.requests.catalog).toBe(0)
+    expect(result.plan.repositories.map((r) => r.name)).toEqual(['team/a', 'team/b'])
+    expect(await tagList(reg, 'team/a')).toEqual(['v2'])
+  })
+
   it('untagged manifests are read and deleted only where the rule says untagged: delete', async () => {
     const reg = await registry()
     const stale: Record<string, string> = {}
@@ -350,6 +361,7 @@ describe('rules', () => {
     for (const values of Object.values(groups)) await prune(three, values)
 
     expect(await state(one, repos)).toEqual(await state(three, repos))
+    expect(result.requests.catalog, 'one catalog read for all the rules').toBe(1)
     expect(await state(one, ['other/untouched'])).toEqual(before)
     expect(result.plan.repositories.map((r) => [r.name, r.rule])).toEqual([
       ['feature/x', 'rule 2'], ['feature/y', 'rule 2'], ['release/a', 'rule 1'], ['scratch/s1', 'rule 3'],
