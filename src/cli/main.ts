@@ -102,7 +102,7 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
 
 /** Where the user set (or can set) an input, for the end of an error message. */
 function whereSet(input: string): string {
-  return SECRET_INPUTS.some((i) => i.name === input)
-    ? `environment variable ${envName(input)}`
-    : `flag --${input} or environment variable ${envName(input)}`
+  if (SECRET_INPUTS.some((i) => i.name === input)) return `environment variable ${envName(input)}`
+  const file = input === 'rules' ? ', --rules-file' : ''
+  return `flag --${input}${file} or environment variable ${envName(input)}`
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { envName, parseCliArgs, rawInput, UsageError } from '../../src/cli/args.js'
+import { addRulesFile, envName, parseCliArgs, rawInput, UsageError } from '../../src/cli/args.js'
 import { toDotenv } from '../../src/cli/dotenv.js'
 import { helpText } from '../../src/cli/help.js'
 import { cliLogger } from '../../src/cli/logger.js'
@@ -144,5 +144,26 @@ describe('cliLogger', () => {
 describe('printable', () => {
   it('replaces characters that would drive the terminal', () => {
     expect(printable('v1\u001b[2J\r\u202etag')).toBe('v1?[2J??tag')
+  })
+})
+
+describe('--rules-file', () => {
+  const read = (path: string): string => {
+    if (path === 'rules.yml') return '- repositories: team/*\n  keep-count: 3\n'
+    throw new Error(`ENOENT: no such file or directory, open '${path}'`)
+  }
+
+  it('puts the file in the rules input', () => {
+    const args = parseCliArgs(['--rules-file=rules.yml'])
+    addRulesFile(args, read)
+    expect(args.flags.get('rules')).toBe('- repositories: team/*\n  keep-count: 3\n')
+  })
+
+  it.each([
+    [['--rules-file=rules.yml', '--rules=- repositories: a'], /Both --rules and --rules-file/],
+    [['--rules-file=missing.yml'], /Cannot read --rules-file missing\.yml: ENOENT.*Expected a readable YAML file/],
+  ])('%j is a usage error', (argv, says) => {
+    const args = parseCliArgs(argv)
+    expect(() => addRulesFile(args, read)).toThrow(says)
   })
 })
