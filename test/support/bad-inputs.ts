@@ -77,6 +77,15 @@ export const BAD: [string, Record<string, string>, RegExp][] = [
   ['keep-tags', { 'keep-tags': 'release/*' }, /'\/' cannot appear in a tag name/],
   ['keep-tags', { 'keep-tags': '.hidden' }, /not a valid tag/],
   ['keep-tags', { 'keep-tags': '#latest' }, /'#' cannot appear/],
+  // Regular expressions (DECISIONS 30), the tag selector, push time and rules (DECISIONS 29-33)
+  ['keep-tags', { 'keep-tags': '/v(\\d+/' }, /'\/v\(\\d\+\/' is not a valid regular expression \(RE2 syntax/],
+  ['delete-tags', { 'delete-tags': 'pr-*, /(?=x)/' }, /'\/\(\?=x\)\/' is not a valid regular expression/],
+  ['repositories', { repositories: '/team\\/app' }, /starts with \/ but is not a regular expression/],
+  ['age-from', { 'age-from': 'built' }, /one of created, pushed/],
+  ['age-from', { 'age-from': 'pushed' }, /age-from: pushed without garbage-collect ssh or local and a storage-path/],
+  ['untag', { untag: 'yes' }, /true or false/],
+  ['rules', { rules: '- repositories: team/*\n  keep-tag: latest' }, /rule 1 has an unknown key 'keep-tag'/],
+  ['rules', { rules: '- repositories: team/*\n  older-than: 3 weeks' }, /rule 1, older-than: not a duration/],
   // shard
   ['shard', { shard: '0/2' }, /count from 1.*1 <= i <= n/],
   ['shard', { shard: '3/2' }, /no shard 3 of 2/],
