@@ -23,7 +23,10 @@ const kind = fc.oneof(
 )
 
 const repositorySpec = fc.record({
-  images: fc.array(fc.record({ created, layers: fc.subarray(BLOBS, { minLength: 1 }), kind }), { maxLength: 6 }),
+  // pushed: the push time from the storage links, as independent of created as a promotion makes it.
+  images: fc.array(fc.record({ created, pushed: created, layers: fc.subarray(BLOBS, { minLength: 1 }), kind }), {
+    maxLength: 6,
+  }),
   indexes: fc.array(fc.record({ children: fc.array(fc.nat(), { maxLength: 3 }), created: fc.option(created) }), {
     maxLength: 3,
   }),
@@ -93,10 +96,15 @@ function buildRepository(name: string, spec: RepositorySpec): RepositoryInventor
     [...targets, ...referrers, ...signatures, ...referrersIndexes].map((m) => [m.digest, m]),
   )
   const tagged = new Set(tags.values())
+  const pushed = new Map<string, number>()
+  spec.images.forEach((s, i) => {
+    if (s.pushed !== undefined) pushed.set((images[i] as Manifest).digest, s.pushed)
+  })
   return {
     name,
     tags,
     manifests,
+    pushed,
     ...(spec.listUntagged ? { untagged: [...manifests.keys()].filter((digest) => !tagged.has(digest)) } : {}),
     ...(spec.incomplete ? { incomplete: 'random' } : {}),
   }
@@ -115,14 +123,20 @@ const rulesArb: fc.Arbitrary<Rules> = fc.record({
     { weight: 3, arbitrary: fc.subarray(['build-*', 'dev', '/v[0-9.]+/', '/MAIN/i', '!v1', 'v2*'], { minLength: 1 }) },
   ),
   olderThanMs: fc.option(fc.integer({ min: 0, max: 10 * DAY }), { nil: undefined }),
-  ageFrom: fc.constant('created' as const),
+  ageFrom: fc.constantFrom('created' as const, 'pushed' as const),
   allowDeleteAll: fc.boolean(),
   untagged: fc.constantFrom('keep' as const, 'delete' as const),
   keepUntagged: fc.integer({ min: 0, max: 2 }),
   untag: fc.boolean(),
 })
 
-const undated = (entry: PlannedManifest) => entry.created === undefined || entry.created < DAY
+/** The age the rule uses, as the plan shows it. */
+const ageOf = (entry: PlannedManifest, rules: Rules): number | undefined =>
+  rules.ageFrom === 'pushed' ? entry.pushed : entry.created
+const undatedBy = (rules: Rules) => (entry: PlannedManifest) => {
+  const age = ageOf(entry, rules)
+  return age === undefined || age < DAY
+}
 
 /** Checks one repository's plan against its inventory; the message names the invariant that broke. */
 function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rules: Rules): void {
@@ -141,6 +155,9 @@ function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rule
 
   for (const [tag, digest] of repo.tags) if (keepTag(tag)) expect(kept(digest), `keep-tags keeps ${tag}`).toBe(true)
 
+  const undated = undatedBy(rules)
+  const age = (e: PlannedManifest) => ageOf(e, rules) ?? 0
+  expect(result.ageFrom, 'the plan says which age it used').toBe(rules.ageFrom)
   const images = result.manifests.filter((e) => e.role === 'image' && (e.kind === 'image' || e.kind === 'index'))
   // Dates only decide anything when older-than is set or there are more images than keep-count.
   const ageMatters = rules.olderThanMs !== undefined || images.length > rules.keepCount
@@ -149,9 +166,9 @@ function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rule
   )
   const ranked = images
     .filter((e) => !e.tags.some(keepTag) && ownTags(e.tags).every(selected))
-    .filter((e) => rules.olderThanMs === undefined || (!undated(e) && NOW - (e.created ?? 0) >= rules.olderThanMs))
+    .filter((e) => rules.olderThanMs === undefined || (!undated(e) && NOW - age(e) >= rules.olderThanMs))
     .sort((a, b) =>
-      (result.order === 'created' ? (b.created ?? 0) - (a.created ?? 0) : 0) ||
+      (result.order === 'created' ? age(b) - age(a) : 0) ||
       compareTagsDescending(a.tags[0] ?? '', b.tags[0] ?? '') ||
       (a.digest < b.digest ? -1 : 1),
     )
