@@ -127,7 +127,8 @@ export async function listLinkTimes(shell: Shell, storagePath: string): Promise<
     throw new Error(
       `Could not read the push times in '${root}' on ${shell.target} (find exit ${result.code}): ` +
         `${lastLines(result.stderr, 5) || 'no output'}. Check that storage-path is the registry's storage root ` +
-        '(the directory that holds docker/registry/v2) and that the SSH user can read all of it.',
+        '(the directory that holds docker/registry/v2), that the SSH user can read all of it, and that its find ' +
+        'is GNU find (-printf; BusyBox and BSD find lack it).',
     )
   }
   return parseLinkTimes(result.stdout, root)
