@@ -13,15 +13,16 @@ export interface RepositoryOutcome {
   error?: string
 }
 
-function untagOutcomes(plan: RepositoryPlan, done: RepositoryApplyResult | undefined, applied: boolean) {
+function untagOutcomes(plan: RepositoryPlan, done: RepositoryApplyResult | undefined, result: RunResult) {
   const removed = new Set(done?.untagged)
   const left = new Map(done?.untagSpared?.map((s) => [s.tag, s.reason]))
   return (plan.untags ?? []).map((untag) => {
-    if (!applied) return { untag, outcome: 'would untag' as const }
+    if (!result.applied) return { untag, outcome: 'would untag' as const }
     if (removed.has(untag.tag)) return { untag, outcome: 'untagged' as const }
-    const why = left.get(untag.tag)
-    if (why !== undefined) return { untag, outcome: 'left alone' as const, note: why }
-    return { untag, outcome: 'not untagged' as const, note: done?.error ?? 'not attempted' }
+    const reason = left.get(untag.tag)
+    if (reason !== undefined) return { untag, outcome: 'left alone' as const, note: reason }
+    const why = done?.error ?? (result.interrupted ? `the run was interrupted (${result.interrupted})` : 'not attempted')
+    return { untag, outcome: 'not untagged' as const, note: why }
   })
 }
 
@@ -44,7 +45,7 @@ export function outcomes(result: RunResult): RepositoryOutcome[] {
       const why = done?.error ?? (result.interrupted ? `the run was interrupted (${result.interrupted})` : result.failures[0])
       return { manifest, outcome: 'not attempted' as const, ...(why ? { note: why } : {}) }
     })
-    return { plan, manifests, untags: untagOutcomes(plan, done, result.applied !== undefined), error: done?.error }
+    return { plan, manifests, untags: untagOutcomes(plan, done, result), error: done?.error }
   })
 }
 
