@@ -84,8 +84,9 @@ const INPUT_LIST = [
     default: 'false',
     kind: 'boolean',
     description:
-      'true: remove the selected tags of an image that stays under another tag (one not selected, or a keep-tag) ' +
-      'on their own, leaving the image and its other tags as they are.',
+      'true: remove every selected tag (delete-tags, which must be set) of an image that is kept, on its own; the ' +
+      'image and its other tags stay (an image kept by keep-count or older-than with only selected tags stays by ' +
+      'digest). Keep-tags are never removed.',
   },
   {
     name: 'older-than',

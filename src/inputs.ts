@@ -545,6 +545,16 @@ function policyProblem(policy: Policy, gc: GcSettings): { key: string; message: 
         'a keep-tags pattern (e.g. latest), a delete-tags selector, or allow-delete-all: true.',
     }
   }
+  // untag removes every selected tag of the images that stay: with every tag selected, that is every tag but the
+  // keep-tags of every kept image, almost never what is meant.
+  if (policy.untag && policy.deleteTags.length === 0) {
+    return {
+      key: 'untag',
+      message:
+        'untag: true with an empty delete-tags: every tag of every kept image except the keep-tags would be removed. ' +
+        'Expected a delete-tags selector naming the tags to remove (e.g. pr-*), or untag: false.',
+    }
+  }
   const storage = gc.mode !== 'off' && gc.storagePath !== ''
   if (policy.untagged === 'delete' && !storage) {
     return {

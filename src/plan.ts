@@ -353,22 +353,24 @@ function notesFor(repo: RepositoryInventory, nodes: Node[], order: Order, rules:
 }
 
 /**
- * untag: true (DECISIONS 33): the selected tags of a kept image that stays tagged under a tag the rule protects (a tag
- * the selector does not pick, or a keep-tag) are removed on their own. An image kept by keep-count or age keeps its
- * tags: those rules keep an image as it is, and taking all its tags would leave it untagged (then deleted as such).
+ * untag: true (DECISIONS 33): every selected tag of a kept image is removed on its own, whatever kept the image (a tag
+ * the selector does not pick, keep-tags, keep-count, age). A keep-tag and a follower tag are never removed. An image
+ * all of whose tags are selected stays by digest, untagged (a later `untagged: delete` run counts it as such).
  */
 function untagsFor(nodes: Node[], final: Map<string, Verdict>, rules: Rules): PlannedUntag[] {
   if (!rules.untag) return []
   const tests = tagTests(rules)
   const untags: PlannedUntag[] = []
   for (const node of nodes) {
-    if (node.role !== 'image' || final.get(node.digest)?.decision !== 'keep') continue
+    const verdict = final.get(node.digest)
+    if (node.role !== 'image' || verdict?.decision !== 'keep') continue
     if (!['image', 'index'].includes(node.manifest?.kind ?? '')) continue
     const own = ownTags(node)
     const removable = own.filter((tag) => tests.selected(tag) && !tests.keep(tag))
     const staying = own.filter((tag) => !removable.includes(tag))
-    if (removable.length === 0 || staying.length === 0) continue
-    const reason = `selected by delete-tags; the image stays under ${staying.join(', ')}`
+    if (removable.length === 0) continue
+    const stays = staying.length > 0 ? `under ${staying.join(', ')}` : `by digest only (kept: ${verdict.reason})`
+    const reason = `selected by delete-tags; the image stays ${stays}`
     for (const tag of removable) untags.push({ tag, digest: node.digest, reason })
   }
   return untags.sort((a, b) => byText(a.tag, b.tag))

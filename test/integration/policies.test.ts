@@ -106,6 +106,19 @@ describe('delete-tags and untag', () => {
     expect(await revisionLinks(reg.storage, 'app')).toEqual([shared.digest, release.digest, other.digest].sort())
   })
 
+  it('the seed question with the defaults: the three tags go, every image stays, the lone one by digest', async () => {
+    const reg = await registry()
+    const alone = await image(reg, 'app', 'T12', '2024-01-01T00:00:00Z')
+    const shared = await image(reg, 'app', 'main', '2024-02-01T00:00:00Z')
+    await retag(reg, 'app', shared.digest, 'T22')
+    await retag(reg, 'app', shared.digest, 'T52')
+    await prune(reg, { 'delete-tags': 'T12,T22,T52', untag: 'true' })
+    expect(await tagList(reg, 'app')).toEqual(['main'])
+    expect(await pullsCompletely(reg, 'app', alone.digest)).toBe(true)
+    await everyTagPulls(reg, 'app')
+    expect(await revisionLinks(reg.storage, 'app')).toEqual([alone.digest, shared.digest].sort())
+  })
+
   it('a tag that moved since planning is left alone', async () => {
     const reg = await registry()
     const kept = await image(reg, 'app', 'main', '2024-02-01T00:00:00Z')
@@ -366,10 +379,10 @@ describe('rules', () => {
     expect(result.plan.repositories.map((r) => [r.name, r.rule])).toEqual([
       ['feature/x', 'rule 2'], ['feature/y', 'rule 2'], ['release/a', 'rule 1'], ['scratch/s1', 'rule 3'],
     ])
-    // Each rule did what it says: release keeps 2 + latest; feature lost pr-9 from main (untag) and the pr-7 image
-    // is the newest selected; scratch keeps only its newest image.
+    // Each rule did what it says: release keeps 2 + latest; feature lost pr-9 from main and pr-7 from the newest
+    // selected image, which keep-count keeps by digest (untag); scratch keeps only its newest image.
     expect(await tagList(one, 'release/a')).toEqual(['latest', 'main', 'pr-7', 'pr-9'])
-    expect(await tagList(one, 'feature/x')).toEqual(['b1', 'b2', 'latest', 'main', 'pr-7'])
+    expect(await tagList(one, 'feature/x')).toEqual(['b1', 'b2', 'latest', 'main'])
     expect(await tagList(one, 'scratch/s1')).toEqual(['latest'])
     for (const repo of repos) await everyTagPulls(one, repo)
   })

@@ -84,6 +84,7 @@ export const BAD: [string, Record<string, string>, RegExp][] = [
   ['age-from', { 'age-from': 'built' }, /one of created, pushed/],
   ['age-from', { 'age-from': 'pushed' }, /age-from: pushed without garbage-collect ssh or local and a storage-path/],
   ['untag', { untag: 'yes' }, /true or false/],
+  ['untag', { untag: 'true' }, /untag: true with an empty delete-tags/],
   ['rules', { rules: '- repositories: team/*\n  keep-tag: latest' }, /rule 1 has an unknown key 'keep-tag'/],
   ['rules', { rules: '- repositories: team/*\n  older-than: 3 weeks' }, /rule 1, older-than: not a duration/],
   // shard

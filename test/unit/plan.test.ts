@@ -569,14 +569,19 @@ describe('untag (DECISIONS 33)', () => {
     ])
   })
 
-  test('an image kept by keep-count or age keeps its tags', () => {
+  test('an image kept by keep-count loses its selected tags too, and stays by digest (DECISIONS 33: whatever kept it)', () => {
     const result = one(repo, { deleteTags: ['T12', 'T22', 'T52'], untag: true, keepCount: 5, keepTags: [] })
     expect(decisionOf(result, alone)).toBe('keep')
-    expect(result.repositories[0]?.untags?.map((u) => u.tag)).toEqual(['T22', 'T52'])
+    expect(result.repositories[0]?.untags).toContainEqual({
+      tag: 'T12',
+      digest: alone.digest,
+      reason: 'selected by delete-tags; the image stays by digest only (kept: among the 5 newest)',
+    })
+    expect(result.repositories[0]?.untags?.map((u) => u.tag)).toEqual(['T12', 'T22', 'T52'])
   })
 
-  test('keep-tags are never untagged; every other tag of a kept image is, with an empty selector', () => {
-    const result = one(repo, { deleteTags: [], untag: true, keepCount: 0, keepTags: ['stable'], allowDeleteAll: true })
+  test('keep-tags are never untagged, even when the selector picks them', () => {
+    const result = one(repo, { deleteTags: ['*'], untag: true, keepCount: 0, keepTags: ['stable'], allowDeleteAll: true })
     expect(result.repositories[0]?.untags?.map((u) => u.tag)).toEqual(['T52', 'v1'])
   })
 

@@ -104,6 +104,12 @@ describe('rules', () => {
     expect(failure({ 'keep-count': '0', 'keep-tags': '' }).input).toBe('keep-count')
   })
 
+  test('untag needs a selector: with every tag selected it would strip every kept image of all but its keep-tags', () => {
+    expect(failure({ untag: 'true' }).message).toMatch(/Invalid untag: true with an empty delete-tags/)
+    expect(failure({ rules: '- repositories: a\n  untag: true' }).message).toMatch(/rule 1, untag: true with an empty/)
+    expect(parse({ untag: 'true', 'delete-tags': 'pr-*' }).untag).toBe(true)
+  })
+
   test('age-from: pushed as a plain input needs readable storage', () => {
     expect(failure({ 'age-from': 'pushed' }).input).toBe('age-from')
     expect(failure({ 'age-from': 'pushed', 'garbage-collect': 'local' }).input).toBe('age-from')
