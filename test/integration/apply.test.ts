@@ -7,7 +7,7 @@ import { DeleteDisabledError } from '../../src/registry/errors.js'
 import type { Plan, Settings } from '../../src/types.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import { startProxy } from '../support/proxy.js'
-import { ACCEPT, pushIndex, pullsCompletely, resolveTag, tagList, type Descriptor } from '../support/push.js'
+import { ACCEPT, pushIndex, pullsCompletely, resolveTag, retag, tagList, type Descriptor } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
 import { linesLogger } from '../support/logger.js'
 
@@ -52,16 +52,6 @@ const deletions = (p: Plan, name: string): string[] =>
     ?.manifests.filter((m) => m.decision === 'delete')
     .map((m) => m.digest) ?? []
 
-/** Points a new tag at an existing manifest (the way `docker tag` + `docker push` would). */
-async function retag(repo: string, digest: string, tag: string): Promise<void> {
-  const res = await fetch(`${reg.url}/v2/${repo}/manifests/${digest}`, { headers: { accept: ACCEPT } })
-  const body = Buffer.from(await res.arrayBuffer())
-  const put = await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, {
-    method: 'PUT', headers: { 'content-type': res.headers.get('content-type') ?? '' }, body,
-  })
-  expect(put.status).toBe(201)
-}
-
 async function descriptor(repo: string, digest: string): Promise<Descriptor> {
   const res = await fetch(`${reg.url}/v2/${repo}/manifests/${digest}`, { headers: { accept: ACCEPT } })
   return { digest, mediaType: res.headers.get('content-type') ?? '', size: (await res.arrayBuffer()).byteLength }
@@ -104,7 +94,7 @@ describe('apply', () => {
     const p = await planned()
     const d = fx.digests
     expect(deletions(p, 'team/app')).toEqual(expect.arrayContaining([d.v110]))
-    await retag('team/app', d.v110, 'hotfix')
+    await retag(reg, 'team/app', d.v110, 'hotfix')
 
     const result = await apply(client, p, settings, log)
     const app = result.repositories.find((r) => r.name === 'team/app')

@@ -12,7 +12,7 @@ import type { Plan } from '../../src/types.js'
 import { restoreStorage, startFaultProxy, type FaultKind, type FaultProxy } from '../support/faults.js'
 import { pushFixtures } from '../support/fixtures.js'
 import { startProxy, type Proxy } from '../support/proxy.js'
-import { ACCEPT, pullsCompletely, resolveTag, type Target } from '../support/push.js'
+import { pullsCompletely, resolveTag, retag } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
 import { linesLogger } from '../support/logger.js'
 
@@ -292,13 +292,3 @@ describe('a re-tag the re-check is told the wrong digest for', () => {
     }
   })
 })
-
-/** Points a new tag at an existing manifest, the way `docker tag` and `docker push` would. */
-async function retag(t: Target, repo: string, digest: string, tag: string): Promise<void> {
-  const res = await fetch(`${t.url}/v2/${repo}/manifests/${digest}`, { headers: { accept: ACCEPT } })
-  const body = Buffer.from(await res.arrayBuffer())
-  const put = await fetch(`${t.url}/v2/${repo}/manifests/${tag}`, {
-    method: 'PUT', headers: { 'content-type': res.headers.get('content-type') ?? '' }, body,
-  })
-  if (put.status !== 201) throw new Error(`re-tag ${repo}:${tag} failed: ${put.status}`)
-}
