@@ -1,6 +1,6 @@
 // Issue 13 on a real registry (Distribution 2.8.2): the tag selector, untag through a throw-away manifest, push time
 // from the storage links, regular expressions, and several rules in one run.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +14,7 @@ import { toText } from '../../src/report/text.js'
 import { run, type RunResult } from '../../src/run.js'
 import { linesLogger } from '../support/logger.js'
 import { startProxy } from '../support/proxy.js'
+import { startSshd } from '../support/sshd.js'
 import { pullsCompletely, pushImage, resolveTag, retag, tagList, type PushedImage } from '../support/push.js'
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../support/registry.js'
 import { ageLinks, linkTime, revisionLinks } from '../support/storage.js'
@@ -73,6 +74,16 @@ const image = (reg: TestRegistry, repo: string, tag: string, created: string, la
 /** Every tag still pulls: GET of every manifest and blob (DECISIONS 19). */
 async function everyTagPulls(reg: TestRegistry, repo: string): Promise<void> {
   for (const tag of await tagList(reg, repo)) expect(await pullsCompletely(reg, repo, tag), `${repo}:${tag}`).toBe(true)
+}
+
+async function promotedImages(reg: TestRegistry): Promise<{ old: PushedImage; young: PushedImage }> {
+  // Both built in 2020; `promoted` was pushed today (a mirror, a release copy), `stale` long ago.
+  const young = await image(reg, 'app', 'promoted', '2020-01-01T00:00:00Z')
+  const old = await image(reg, 'app', 'stale', '2020-01-02T00:00:00Z')
+  await image(reg, 'app', 'latest', '2020-01-03T00:00:00Z')
+  await ageLinks(reg.storage, 'app', new Date('2021-01-01T00:00:00Z'))
+  await retag(reg, 'app', young.digest, 'promoted') // pushed again today
+  return { old, young }
 }
 
 describe('delete-tags and untag', () => {
@@ -257,21 +268,11 @@ describe('age-from: pushed', () => {
     expect(times?.tags.get('one')?.index.get(a.digest)).toBeGreaterThan(long.getTime())
   })
 
-  async function promoted(reg: TestRegistry): Promise<{ old: PushedImage; young: PushedImage }> {
-    // Both built in 2020; `promoted` was pushed today (a mirror, a release copy), `stale` long ago.
-    const young = await image(reg, 'app', 'promoted', '2020-01-01T00:00:00Z')
-    const old = await image(reg, 'app', 'stale', '2020-01-02T00:00:00Z')
-    await image(reg, 'app', 'latest', '2020-01-03T00:00:00Z')
-    await ageLinks(reg.storage, 'app', new Date('2021-01-01T00:00:00Z'))
-    await retag(reg, 'app', young.digest, 'promoted') // pushed again today
-    return { old, young }
-  }
-
   const policy = { 'older-than': '30d', 'keep-count': '0', 'keep-tags': 'latest' }
 
   it('an image built long ago and pushed today is kept under pushed, and deleted under created', async () => {
     const reg = await registry()
-    const { old, young } = await promoted(reg)
+    const { old, young } = await promotedImages(reg)
     const pushed = await prune(reg, { ...policy, 'age-from': 'pushed' }, true)
     const entries = pushed.plan.repositories[0]!.manifests
     expect(pushed.plan.repositories[0]?.ageFrom).toBe('pushed')
@@ -290,13 +291,37 @@ describe('age-from: pushed', () => {
 
   it('a re-tag moves the push time: an old image tagged today is young again', async () => {
     const reg = await registry()
-    const { old } = await promoted(reg)
+    const { old } = await promotedImages(reg)
     await retag(reg, 'app', old.digest, 'hotfix')
     const result = await prune(reg, { ...policy, 'age-from': 'pushed', 'dry-run': 'true' }, true)
     expect(result.plan.repositories[0]!.manifests.find((m) => m.digest === old.digest)).toMatchObject({
       decision: 'keep',
       reason: 'younger than older-than',
     })
+  })
+})
+
+describe('age-from: pushed over SSH', () => {
+  it('reads the same push times through a quoted storage path on the registry host', async () => {
+    const sshd = await startSshd()
+    try {
+      const reg = await registry()
+      const { old, young } = await promotedImages(reg)
+      // A storage path with a space and a quote in it: quoted, never interpreted.
+      const odd = join(dir, "it's a $(storage)")
+      await symlink(reg.storage, odd)
+      const result = await prune(reg, {
+        'older-than': '30d', 'keep-count': '0', 'keep-tags': 'latest', 'age-from': 'pushed', 'dry-run': 'true',
+        'garbage-collect': 'ssh', 'ssh-host': `${sshd.host}:${sshd.port}`, 'ssh-user': sshd.user,
+        'ssh-private-key': sshd.privateKey, 'ssh-known-hosts': sshd.knownHostsLine, 'storage-path': odd,
+        'gc-command': `${REGISTRY_BIN} garbage-collect ${reg.configPath}`,
+      })
+      const decisions = Object.fromEntries(result.plan.repositories[0]!.manifests.map((m) => [m.digest, m.decision]))
+      expect(decisions[young.digest]).toBe('keep')
+      expect(decisions[old.digest]).toBe('delete')
+    } finally {
+      await sshd.stop()
+    }
   })
 })
 
