@@ -8,7 +8,7 @@ import { findDockerCredentials } from './docker-config.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
 import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
-import { RulesError, parseRules } from './rules.js'
+import { PLAIN_RULE, RulesError, parseRules, plainPolicy, plainRule } from './rules.js'
 import { PATTERN_FORM, patternListProblem, splitList, type PatternTarget } from './patterns.js'
 import type { GcSettings, Policy, Rule, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
@@ -269,25 +269,13 @@ function parseRegistry(text: string): string {
 // ---------------------------------------------------------------------------------------------------------------------
 // Rules
 
-/** The name of the one rule the plain inputs make when there is no `rules` input. */
-export const PLAIN_RULE = 'inputs'
 
 const RULES_FORM = "a YAML list of rules, each with repositories and policy keys (README: Policies; schema/rules.schema.json)"
 
 /** The run's rules: those of the `rules` input (plain inputs fill the keys a rule leaves out), or the plain inputs. */
 function parseRulesInput(text: string, settings: Settings): Rule[] {
-  const policy: Policy = {
-    keepCount: settings.keepCount,
-    keepTags: settings.keepTags,
-    deleteTags: settings.deleteTags,
-    olderThanMs: settings.olderThanMs,
-    ageFrom: settings.ageFrom,
-    untagged: settings.untagged,
-    keepUntagged: settings.keepUntagged,
-    allowDeleteAll: settings.allowDeleteAll,
-    untag: settings.untag,
-  }
-  if (text === '') return [{ name: PLAIN_RULE, repositories: settings.repositories, ...policy }]
+  if (text === '') return [plainRule(settings)]
+  const policy = plainPolicy(settings)
   try {
     return parseRules(text, policy)
   } catch (error) {

@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { parse } from 'yaml'
 import { DURATION_FORM, parseDuration } from './duration.js'
 import { patternListProblem, splitList, type PatternTarget } from './patterns.js'
-import type { Policy, Rule } from './types.js'
+import type { Policy, Rule, Settings } from './types.js'
 
 export const MAX_RULES = 100
 
@@ -138,4 +138,27 @@ export function parseRules(text: string, defaults: Policy): Rule[] {
       untag: (raw.untag as boolean | undefined) ?? defaults.untag,
     }
   })
+}
+
+/** The name of the one rule the plain inputs make when there is no `rules` input. */
+export const PLAIN_RULE = 'inputs'
+
+/** The plain inputs as one rule: what a run without a `rules` input applies to every repository it covers. */
+export function plainRule(settings: Settings): Rule {
+  return { name: PLAIN_RULE, repositories: settings.repositories, ...plainPolicy(settings) }
+}
+
+/** The policy inputs of the settings: the defaults of every rule. */
+export function plainPolicy(settings: Settings): Policy {
+  return {
+    keepCount: settings.keepCount,
+    keepTags: settings.keepTags,
+    deleteTags: settings.deleteTags,
+    olderThanMs: settings.olderThanMs,
+    ageFrom: settings.ageFrom,
+    untagged: settings.untagged,
+    keepUntagged: settings.keepUntagged,
+    allowDeleteAll: settings.allowDeleteAll,
+    untag: settings.untag,
+  }
 }

@@ -13,6 +13,7 @@ import { Planner, ruleChooser } from './plan.js'
 import { pushTimes } from './pushed.js'
 import { RegistryClient } from './registry/client.js'
 import { writeJson } from './report/json.js'
+import { plainRule } from './rules.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
 import type { ApplyResult, Io, Logger, Plan, RunResult, Settings } from './types.js'
@@ -22,7 +23,9 @@ export type { RunResult } from './types.js'
 /** How long deletions in flight may take to finish once a signal came (DECISIONS 26). */
 export const GRACE_MS = 5_000
 
-export async function run(settings: Settings, io: Io): Promise<RunResult> {
+export async function run(given: Settings, io: Io): Promise<RunResult> {
+  // Settings made by hand (tests, the benchmark) without rules run as their plain inputs, as parseSettings makes them.
+  const settings = given.rules.length > 0 ? given : { ...given, rules: [plainRule(given)] }
   const { log } = io
   const startedAt = io.now()
   // DECISIONS 8: with SSH, connect and check the host key before the first request to the registry.

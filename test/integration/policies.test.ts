@@ -376,6 +376,19 @@ describe('rules', () => {
     expect(await tagList(reg, 'team/a')).toEqual(['v2'])
   })
 
+  it('settings made by hand without rules run as their plain inputs', async () => {
+    const reg = await registry()
+    await image(reg, 'team/a', 'v1', '2024-01-01T00:00:00Z')
+    await image(reg, 'team/a', 'v2', '2024-01-02T00:00:00Z')
+    const values: Record<string, string> = {
+      registry: reg.url, 'keep-count': '1', 'keep-tags': '', 'plan-file': join(dir, 'by-hand.json'),
+    }
+    const settings = parseSettings((name) => values[name], {}, { homeDir: () => '/nonexistent-home' })
+    const result = await run({ ...settings, rules: [] }, { log: linesLogger(), now: Date.now })
+    expect(result.plan.repositories.map((r) => [r.name, r.rule])).toEqual([['team/a', 'inputs']])
+    expect(await tagList(reg, 'team/a')).toEqual(['v2'])
+  })
+
   it('untagged manifests are read and deleted only where the rule says untagged: delete', async () => {
     const reg = await registry()
     const stale: Record<string, string> = {}
