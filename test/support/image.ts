@@ -53,11 +53,14 @@ export function missingTools(): string[] {
   return ['buildah', 'podman', 'debootstrap', 'runc', 'flock'].filter((t) => !has(t)).concat(existsSync(NODE24) ? [] : [NODE24])
 }
 
-/** The base image's name: one per Debian release and Node version, so a change of either makes a new one. */
+/** Raise it when test/support/image-base.sh makes a different base: machines that cached the old one make it anew. */
+const BASE_RECIPE = 2
+
+/** The base image's name: one per Debian release, Node version and recipe, so a change of any makes a new one. */
 export function baseImageName(): string {
   const codename = execFileSync('sh', ['-c', '. /etc/os-release && echo "$VERSION_CODENAME"'], { encoding: 'utf8' }).trim()
   const node = execFileSync(NODE24, ['--version'], { encoding: 'utf8' }).trim()
-  return `localhost/registry-prune-test-base:${codename}-node-${node}`
+  return `localhost/registry-prune-test-base:${codename}-node-${node}-${BASE_RECIPE}`
 }
 
 /** Makes the base image unless this machine already has it (test/support/image-base.sh); one maker at a time. */
