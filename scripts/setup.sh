@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests (or, with the argument `demo`, only what the demo) need on a fresh Debian machine.
 #   bash scripts/setup.sh        everything the tests and the benchmark use: a real registry (Distribution 2.8), a
-#                                real OpenSSH server, rsync (for gitlab-ci-local), htpasswd, buildah, podman, runc and
-#                                debootstrap (the container image test), the npm packages, and Node 24 with
-#                                gitlab-ci-local under tools/
+#                                real OpenSSH server, rsync (for gitlab-ci-local), htpasswd, the real image clients
+#                                (skopeo, umoci, buildah, podman), runc and debootstrap (the container image test),
+#                                the npm packages, and Node 24 with gitlab-ci-local under tools/
 #   bash scripts/setup.sh demo   the registry and the npm packages: the demo runs nothing else
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +19,10 @@ if [ "$profile" = test ]; then
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   command -v rsync >/dev/null || need+=(rsync)
   command -v htpasswd >/dev/null || need+=(apache2-utils)
+  # Real clients that make and push the images of test/integration/real-clients.test.ts.
+  for client in skopeo umoci buildah podman; do command -v "$client" >/dev/null || need+=("$client"); done
   # The container image test: buildah builds the Containerfile, podman runs it (with runc: crun refuses hybrid
   # cgroups), debootstrap makes the local base image (no image registry is reachable here).
-  command -v buildah >/dev/null || need+=(buildah)
-  command -v podman >/dev/null || need+=(podman)
   command -v runc >/dev/null || need+=(runc)
   command -v debootstrap >/dev/null || need+=(debootstrap)
   [ -d /usr/lib/cni ] || need+=(containernetworking-plugins)
