@@ -7,7 +7,7 @@ import { homedir } from 'node:os'
 import { braceExpand, Minimatch } from 'minimatch'
 import { findDockerCredentials } from './docker-config.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
-import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
+import { checkGcCommand, GcCommandError } from './gc/command.js'
 import { hasGlobMagic } from './globs.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
 import type { GcSettings, Settings } from './types.js'
@@ -563,18 +563,25 @@ function checkKnownHosts(text: string): string {
   return text
 }
 
+/** The collector's own flags are refused in every run (DECISIONS 1, 28); the dry run's guard is checked with the mode. */
 function parseGcCommand(text: string): string {
-  const flag = deleteUntaggedWord(text)
-  if (flag !== undefined) {
+  if (text.trim() !== '') gcCommandCheck(text, false)
+  return text
+}
+
+function gcCommandCheck(text: string, dryRun: boolean): void {
+  try {
+    checkGcCommand(text, dryRun)
+  } catch (error) {
+    if (!(error instanceof GcCommandError)) throw error
     throw invalid(
       'gc-command',
       text,
-      'the collector without --delete-untagged or -m; to delete untagged manifests safely, use untagged: delete',
-      `'${flag}' deletes untagged manifests, and on Distribution 2.x that includes the platform manifests of every ` +
-        'multi-arch image in the registry (the tag still answers, but nothing pulls)',
+      'the collector\'s command line as one command, e.g. registry garbage-collect /etc/docker/registry/config.yml ' +
+        '(or garbage-collect: off)',
+      error.message,
     )
   }
-  return text
 }
 
 function parseStoragePath(text: string): string {
@@ -627,14 +634,7 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
         'shards. Expected an empty shard in the prune: false job.',
     )
   }
-  const dryRunCollector = settings.dryRun && gc.mode !== 'off' ? dryRunProblem(gc.command) : undefined
-  if (dryRunCollector) {
-    throw new InputError(
-      'gc-command',
-      `Invalid gc-command '${gc.command}' for a dry run: ${dryRunCollector}. Expected the collector's command line, ` +
-        'e.g. registry garbage-collect /etc/docker/registry/config.yml (or garbage-collect: off for the dry run).',
-    )
-  }
+  if (gc.mode !== 'off') gcCommandCheck(gc.command, settings.dryRun)
   if (gc.mode === 'ssh') checkSsh(gc)
 }
 

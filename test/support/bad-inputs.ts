@@ -90,8 +90,25 @@ export const BAD: [string, Record<string, string>, RegExp][] = [
   // DECISIONS 17: a dry run's --dry-run must reach the collector.
   ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': '/usr/local/bin/gc.sh' },
     /for a dry run: .*no such word.*garbage-collect: off/],
-  ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': `${GC} --dry-run=false /etc/x.yml` },
-    /'--dry-run=false' itself/],
+  // Issue 11: the tool owns the collector's flags (DECISIONS 28), in any shell spelling, and a dry run only runs a
+  // command it can vouch for.
+  ['gc-command', { 'gc-command': `${GC} --dry-run=false /etc/x.yml` }, /'--dry-run=false'.*adds --dry-run itself/],
+  ['gc-command', { 'gc-command': `${GC} -\\m /etc/x.yml` }, /'-m'.*multi-arch/],
+  ['gc-command', { 'gc-command': `${GC} -"m" /etc/x.yml` }, /'-m'.*multi-arch/],
+  ['gc-command', { 'gc-command': `${GC} --delete-un""tagged /etc/x.yml` }, /'--delete-untagged'.*multi-arch/],
+  ['gc-command', { 'gc-command': `${GC} -md /etc/x.yml` }, /'-md'/],
+  ['gc-command', { 'gc-command': `${GC} '--dry-run' /etc/x.yml` }, /'--dry-run'.*report blobs as deleted/],
+  ['gc-command', { 'gc-command': `${GC} -d /etc/x.yml` }, /'-d'.*report blobs as deleted/],
+  ['gc-command', { 'gc-command': `sh -c '${GC} -\\m /etc/x.yml'` }, /'-m'/],
+  ['gc-command', { 'gc-command': `${GC} $FLAGS /etc/x.yml` }, /'\$FLAGS'.*expanded by the shell/],
+  ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': `echo starting garbage-collect && ${GC} /etc/x.yml` },
+    /for a dry run: it chains commands \('&&'\)/],
+  ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': `sh -c 'true; ${GC} /etc/x.yml'` },
+    /for a dry run: it chains commands \(';'\)/],
+  ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': `${GC} /etc/x.yml | tee log` },
+    /for a dry run: it chains commands \('\|'\)/],
+  ['gc-command', { 'dry-run': 'true', 'garbage-collect': 'local', 'gc-command': `docker exec $(docker ps -q) registry garbage-collect /etc/x.yml` },
+    /for a dry run: .*expanded by the shell/],
   // contradictions
   ['keep-count', { 'keep-count': '0', 'keep-tags': '' }, /no image would be protected.*allow-delete-all: true/],
   ['keep-count', { 'keep-count': '0', 'keep-tags': '', 'older-than': '30d' }, /no image would be protected.*allow-delete-all: true/],
