@@ -7,6 +7,7 @@ import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
 import { ConfigDates, readRepositories } from './inventory.js'
 import { Planner } from './plan.js'
 import { RegistryClient } from './registry/client.js'
+import { secretsOf } from './redact.js'
 import { writeJson } from './report/json.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
@@ -31,7 +32,7 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   const { log } = io
   const startedAt = io.now()
   // DECISIONS 8: with SSH, connect and check the host key before the first request to the registry.
-  const shell = await openGc(settings.gc, log)
+  const shell = await openGc(settings.gc, log, secretsOf(settings))
   if (settings.insecureSkipTlsVerify) {
     log.warning('insecure-skip-tls-verify is on: the registry\'s TLS certificate is not checked. Prefer ca-cert.')
   }

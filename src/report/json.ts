@@ -3,6 +3,7 @@
 // building it (and the object tree behind it) at once would double the run's peak memory.
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
+import { redactor, secretsOf } from '../redact.js'
 import type { RunResult } from '../run.js'
 import type { Settings } from '../types.js'
 import { VERSION } from '../version.js'
@@ -43,9 +44,14 @@ const PLACEHOLDER = '\u0000repositories\u0000'
 
 /**
  * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
- * around the repositories first, then each repository, indented into its place.
+ * around the repositories first, then each repository, indented into its place. Every string in it passes through
+ * the run's redactor (a hook's command or its stderr in `failures` can hold a secret), and through `redact` on top.
+ * Values are redacted before they are escaped, so a secret with a quote or a backslash in it is found too.
  */
-export function* jsonPieces(result: RunResult): Generator<string> {
+export function* jsonPieces(result: RunResult, redact: (text: string) => string = (text) => text): Generator<string> {
+  const own = redactor(secretsOf(result.settings))
+  const replacer = (_key: string, value: unknown): unknown =>
+    typeof value === 'string' && value !== PLACEHOLDER ? redact(own(value)) : value
   const repos = outcomes(result)
   const document = {
     schemaVersion: 1,
@@ -60,22 +66,25 @@ export function* jsonPieces(result: RunResult): Generator<string> {
     failures: result.failures,
     warnings: result.warnings,
   }
-  const [before, after] = JSON.stringify(document, null, 2).split(JSON.stringify(PLACEHOLDER))
+  const [before, after] = JSON.stringify(document, replacer, 2).split(JSON.stringify(PLACEHOLDER))
   if (repos.length === 0) {
     yield `${before}[]${after}\n`
     return
   }
   yield `${before}[`
   for (const [i, repo] of repos.entries()) {
-    const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ')
+    const text = JSON.stringify(repositoryJson(repo), replacer, 2).replace(/\n/g, '\n    ')
     yield `${i === 0 ? '' : ','}\n    ${text}`
   }
   yield `\n  ]${after}\n`
 }
 
-/** Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. */
-export async function writeJson(result: RunResult, out: Writable, transform = (text: string) => text): Promise<void> {
-  for (const piece of jsonPieces(result)) {
-    if (!out.write(transform(piece))) await once(out, 'drain')
+/**
+ * Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. Always redacted with the
+ * run's secrets; `redact` adds a front door's own (e.g. the CLI's raw secret variables).
+ */
+export async function writeJson(result: RunResult, out: Writable, redact = (text: string) => text): Promise<void> {
+  for (const piece of jsonPieces(result, redact)) {
+    if (!out.write(piece)) await once(out, 'drain')
   }
 }
