@@ -44,14 +44,15 @@ const PLACEHOLDER = '\u0000repositories\u0000'
 
 /**
  * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
- * around the repositories first, then each repository, indented into its place. Every string in it passes through
- * the run's redactor (a hook's command or its stderr in `failures` can hold a secret), and through `redact` on top.
- * Values are redacted before they are escaped, so a secret with a quote or a backslash in it is found too.
+ * around the repositories first, then each repository, indented into its place. Every piece passes through the
+ * run's redactor (a hook's command or its stderr in `failures` can hold a secret), and through `redact` on top.
+ * A piece never splits a string, so no secret is split across two.
  */
 export function* jsonPieces(result: RunResult, redact: (text: string) => string = (text) => text): Generator<string> {
-  const own = redactor(secretsOf(result.settings))
-  const replacer = (_key: string, value: unknown): unknown =>
-    typeof value === 'string' && value !== PLACEHOLDER ? redact(own(value)) : value
+  // Each secret as it is and as JSON escapes it: a password with a quote in it is `pa\"ss` in the text.
+  const secrets = secretsOf(result.settings)
+  const own = redactor([...secrets, ...secrets.map((s) => JSON.stringify(s).slice(1, -1))])
+  const mask = (text: string): string => redact(own(text))
   const repos = outcomes(result)
   const document = {
     schemaVersion: 1,
@@ -66,22 +67,22 @@ export function* jsonPieces(result: RunResult, redact: (text: string) => string 
     failures: result.failures,
     warnings: result.warnings,
   }
-  const [before, after] = JSON.stringify(document, replacer, 2).split(JSON.stringify(PLACEHOLDER))
+  const [before, after] = JSON.stringify(document, null, 2).split(JSON.stringify(PLACEHOLDER))
   if (repos.length === 0) {
-    yield `${before}[]${after}\n`
+    yield mask(`${before}[]${after}\n`)
     return
   }
-  yield `${before}[`
+  yield mask(`${before}[`)
   for (const [i, repo] of repos.entries()) {
-    const text = JSON.stringify(repositoryJson(repo), replacer, 2).replace(/\n/g, '\n    ')
-    yield `${i === 0 ? '' : ','}\n    ${text}`
+    const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ')
+    yield mask(`${i === 0 ? '' : ','}\n    ${text}`)
   }
-  yield `\n  ]${after}\n`
+  yield mask(`\n  ]${after}\n`)
 }
 
 /**
  * Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. Always redacted with the
- * run's secrets; `redact` adds a front door's own (e.g. the CLI's raw secret variables).
+ * run's secrets; `redact` adds a front door's own (e.g. the CLI's raw secret variables) on the text.
  */
 export async function writeJson(result: RunResult, out: Writable, redact = (text: string) => text): Promise<void> {
   for (const piece of jsonPieces(result, redact)) {
