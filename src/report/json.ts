@@ -4,8 +4,7 @@
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
 import { redactor, secretsOf } from '../redact.js'
-import type { RunResult } from '../run.js'
-import type { Settings } from '../types.js'
+import type { RunResult, Settings } from '../types.js'
 import { VERSION } from '../version.js'
 import { outcomes, totals, type RepositoryOutcome } from './outcome.js'
 
