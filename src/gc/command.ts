@@ -138,27 +138,39 @@ function simpleCommands(list: Token[]): { commands: Token[][]; separators: strin
   return { commands: commands.filter((c) => c.length > 0), separators }
 }
 
-/** Reads a script (and the scripts quoted in it that mention the collector) into the collector invocations it holds. */
+/**
+ * Reads a script into the collector invocations it holds, also in every word the shell on the host could run as a
+ * script (`sh -c '…'`, `ssh host '…'`, `eval "…"`, one word of several): a quoted script's own quoting is undone too,
+ * so `'registry garb""age-collect'` is found. Separators and expansions count at the top and in the scripts that hold
+ * an invocation.
+ */
 function read(script: string, depth = 0, trailing: Token[] = []): Reading {
   const { commands, separators } = simpleCommands(tokens(script))
-  const reading: Reading = { invocations: [], separators: [...separators], expansions: [] }
+  const reading: Reading = { invocations: [], separators: [], expansions: [] }
+  const expansions: string[] = []
   for (const words of commands) {
     for (const [at, t] of words.entries()) {
       if (!isWord(t)) continue
-      if (t.expanded) reading.expansions.push(shown(t))
+      if (t.expanded) expansions.push(shown(t))
       if (t.word === SUBCOMMAND) {
         reading.invocations.push({ depth, words, at, trailing })
-      } else if (t.word.includes(SUBCOMMAND) && !t.expanded) {
-        // A quoted script that runs the collector (`sh -c '…'`, `ssh host '…'`, `eval "…"`): read it too.
-        const inner = tokens(t.word)
-        if (inner.length > 1) {
-          const nested = read(t.word, depth + 1, [...words.slice(at + 1), ...trailing])
-          reading.invocations.push(...nested.invocations)
-          reading.separators.push(...nested.separators)
-          reading.expansions.push(...nested.expansions)
+      } else if (!t.expanded && /[\s'"\\;&|()<>]/.test(t.word)) {
+        let nested: Reading
+        try {
+          nested = read(t.word, depth + 1, [...words.slice(at + 1), ...trailing])
+        } catch {
+          continue // not something a shell could run: a plain argument
         }
+        if (nested.invocations.length === 0) continue
+        reading.invocations.push(...nested.invocations)
+        reading.separators.push(...nested.separators)
+        reading.expansions.push(...nested.expansions)
       }
     }
+  }
+  if (depth === 0 || reading.invocations.length > 0) {
+    reading.separators.unshift(...separators)
+    reading.expansions.unshift(...expansions)
   }
   return reading
 }
@@ -219,12 +231,12 @@ function flagProblem(reading: Reading): string | undefined {
 }
 
 /**
- * Why a dry run cannot be guaranteed for this command, or undefined. The rule: one command (nothing chained), no
- * expansion anywhere, one `garbage-collect` word (at the top or in one quoted script that obeys the same rule). Then
+ * Why a dry run cannot be guaranteed for this command, or undefined. The rule: one command (nothing chained), no `$`
+ * or backtick anywhere, one `garbage-collect` word (at the top or in one quoted script that obeys the same rule). Then
  * the only program the command runs gets `--dry-run` as the collector's first argument, and nothing can follow it
  * that turns it off (such flags are refused).
  */
-function guardProblem(reading: Reading): string | undefined {
+function guardProblem(reading: Reading, text: string): string | undefined {
   const n = reading.invocations.length
   if (n === 0) {
     return 'a dry run adds --dry-run right after the word garbage-collect, and this command has no such word (a ' +
@@ -235,9 +247,12 @@ function guardProblem(reading: Reading): string | undefined {
       'collector alone (put other steps in gc-before-command / gc-after-command)'
   }
   if (n > 1) return `it runs garbage-collect ${n} times, and a dry run can only vouch for one invocation`
-  if (reading.expansions.length > 0) {
-    return `'${reading.expansions[0]}' is expanded by the shell on the host, so what a dry run would run cannot be ` +
-      'checked: write it out'
+  // Anywhere, even in a quoted argument that holds no collector word: a script the host's shell builds from it at run
+  // time cannot be read here.
+  if (reading.expansions.length > 0 || /[$`]/.test(text)) {
+    const shownAs = reading.expansions[0] ?? (text.includes('`') ? '`' : '$')
+    return `'${shownAs}' is expanded by the shell on the host, so what a dry run would run cannot be checked: write ` +
+      'it out'
   }
   return undefined
 }
@@ -290,7 +305,7 @@ function placeFlags(command: string, { dryRun = false, deleteUntagged = false }:
   const reading = readOrRefuse(command)
   const added = [...(dryRun ? ['--dry-run'] : []), ...(deleteUntagged ? ['--delete-untagged'] : [])]
   if (added.length === 0) return command
-  const problem = guardProblem(reading)
+  const problem = guardProblem(reading, command)
   if (problem) throw new GcCommandError(`it cannot be made safe for a dry run: ${problem}`)
   const inv = reading.invocations[0] as Invocation
   const expected = [...inv.words]
@@ -304,7 +319,7 @@ function placeFlags(command: string, { dryRun = false, deleteUntagged = false }:
     const back = read(candidate)
     const placed = back.invocations[0]
     if (
-      back.invocations.length === 1 && !guardProblem(back) && placed &&
+      back.invocations.length === 1 && !guardProblem(back, candidate) && placed &&
       placed.depth === inv.depth && placed.at === inv.at && sameWords(placed.words, expected) &&
       sameWords(placed.trailing, inv.trailing)
     ) {

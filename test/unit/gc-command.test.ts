@@ -50,6 +50,9 @@ describe('the collector\'s -m / --delete-untagged, in any spelling (DECISIONS 1)
     [`eval "registry garbage-collect -\\\\m ${CONFIG}"`, '-m'],
     // ssh joins its arguments into one script: a flag after the quoted part still reaches the collector.
     [`ssh host 'registry garbage-collect' -m ${CONFIG}`, '-m'],
+    [`ssh host registry 'garbage-collect -m' ${CONFIG}`, '-m'],
+    // The quoted script's own quoting hides the word itself.
+    [`sh -c 'registry garb""age-collect -m ${CONFIG}'`, '-m'],
     // A line continuation, and a second line.
     [`registry garbage-collect -\\\n-delete-untagged ${CONFIG}`, '--delete-untagged'],
     [`registry garbage-collect ${CONFIG}\nregistry garbage-collect -m ${CONFIG}`, '-m'],
@@ -158,6 +161,12 @@ describe('a dry run: --dry-run right after the one garbage-collect (DECISIONS 17
     [`docker exec $(docker ps -q) registry garbage-collect ${CONFIG}`, /'\$\(…\)' is expanded by the shell/],
     [`docker exec "$C" registry garbage-collect ${CONFIG}`, /'\$C' is expanded by the shell/],
     [`registry "garbage-collect" ${CONFIG}`, /cannot be placed right after garbage-collect/],
+    // A second collector the word search alone would miss: sh's $0 is the visible word, the script runs the other.
+    [`sh -c 'registry garb""age-collect ${CONFIG}' garbage-collect`, /runs garbage-collect 2 times/],
+    [`sh -c 'registry garb""age-collect ${CONFIG}'`, /cannot be placed right after garbage-collect/],
+    // A script built on the host at run time, even where no collector word is.
+    [`sh -c 'eval "$S"' garbage-collect`, /'\$' is expanded by the shell/],
+    [`${GC} ${CONFIG} '$HOME'`, /'\$' is expanded by the shell/],
   ])('refuses %j, which it cannot vouch for', (command, why) => {
     const message = refusal(command, true)
     expect(message).toMatch(/^it cannot be made safe for a dry run: /)
