@@ -1,6 +1,8 @@
 // gc-command read with shell rules (issue 11, DECISIONS 1, 17, 28): the collector's own flags are refused in every
 // spelling the shell undoes, a dry run only runs a command whose one collector invocation gets --dry-run, and the flags
 // the tool adds land where the collector reads them.
+import { execFileSync } from 'node:child_process'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { checkGcCommand, collectorCommand, GcCommandError } from '../../src/gc/command.js'
 import { collectorCommand as fromCollector } from '../../src/gc/collector.js'
@@ -183,5 +185,49 @@ describe('a dry run: --dry-run right after the one garbage-collect (DECISIONS 17
     )
     expect(() => collectorCommand(`${GC} ${CONFIG}`, { deleteUntagged: true })).toThrow(/only ever added with --dry-run/)
     expect(collectorCommand(`${GC} ${CONFIG}`, {})).toBe(`${GC} ${CONFIG}`)
+  })
+})
+
+describe('any spelling the shell undoes (property)', () => {
+  const FLAGS = ['-m', '--delete-untagged', '-d', '--dry-run', '-dm', '-md', '-m=true', '--dry-run=false', '-d=true']
+
+  /** One chunk of a word in one of the shell's quotings: bare with backslashes, '…', "…", $'\xHH…' (bash), or ''. */
+  const chunk = (text: string) =>
+    fc.oneof(
+      fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length })
+        .map((escapes) => [...text].map((c, i) => (escapes[i] ? `\\${c}` : c)).join('')),
+      fc.constant(`'${text}'`),
+      fc.constant(`"${text}"`),
+      fc.constant(`$'${[...text].map((c) => `\\x${c.charCodeAt(0).toString(16)}`).join('')}'`),
+      fc.constant(`""${text}''`),
+    )
+
+  /** A flag cut at random places, each piece quoted its own way. */
+  const spelling = fc.constantFrom(...FLAGS).chain((flag) =>
+    fc.uniqueArray(fc.integer({ min: 1, max: flag.length - 1 }), { maxLength: 3 }).chain((cuts) => {
+      const at = [0, ...cuts.sort((a, b) => a - b), flag.length]
+      const pieces = at.slice(1).map((end, i) => flag.slice(at[i], end))
+      return fc.tuple(fc.constant(flag), ...pieces.map(chunk)).map(([f, ...parts]) => ({ flag: f, word: parts.join('') }))
+    }),
+  )
+
+  const samples = fc.sample(fc.tuple(spelling, fc.constantFrom('plain', 'sh -c', 'ssh')), { numRuns: 300, seed: 11 })
+
+  it('bash reads every generated spelling as the flag itself (the generator is honest)', () => {
+    const script = samples.map(([s]) => `printf '%s\\0' ${s.word}`).join('\n')
+    const words = execFileSync('bash', ['-c', script], { encoding: 'utf8' }).split('\0').slice(0, -1)
+    expect(words).toEqual(samples.map(([s]) => s.flag))
+  })
+
+  it('every one is refused, at the top, inside sh -c and inside ssh, with the reason of its flag', () => {
+    const quote = (script: string): string => `'${script.replace(/'/g, `'\\''`)}'`
+    for (const [{ flag, word }, wrap] of samples) {
+      const inner = `registry garbage-collect ${word} ${CONFIG}`
+      const command = wrap === 'plain' ? inner : wrap === 'sh -c' ? `sh -c ${quote(inner)}` : `ssh registry.example.com ${quote(inner)}`
+      const deletesUntagged = flag.startsWith('--') ? flag.startsWith('--delete-untagged') : flag.split('=')[0]!.includes('m')
+      const reason = deletesUntagged ? '(--delete-untagged, -m) is refused' : '(--dry-run, -d) is refused'
+      expect(refusal(command), command).toContain(reason)
+      expect(refusal(command, true), command).toContain(reason)
+    }
   })
 })
