@@ -20,7 +20,7 @@ export function redactor(secrets: string[]): (text: string) => string {
     let out = text
     for (const secret of sorted) if (out.includes(secret)) out = out.split(secret).join(MASK)
     // Credentials inside URLs (`https://user:pass@host`) never come from settings but can come from a registry's Link or
-    // realm; scrub them whatever they are (only where an @ is: most text, e.g. a whole plan file piece, has none).
+    // realm; scrub them whatever they are (only where an @ is: most text has none).
     if (!out.includes('@')) return out
     return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${MASK}@`)
   }
