@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliMain } from '../../src/cli/main.js'
 import { collectGarbage, openGc } from '../../src/gc/gc.js'
 import type { GcSettings, Logger } from '../../src/types.js'
+import { runAction } from '../support/action.js'
 import { recordArtifacts, recordSecret } from '../support/artifacts.js'
 import { ACCEPT, pullsCompletely, pushImage, pushIndex } from '../support/push.js'
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../support/registry.js'
@@ -203,4 +204,34 @@ describe('no secret anywhere (item 6)', () => {
       expect(run.stderr).toContain('warn ***')
     },
   )
+
+  it('through the bundled Action (node dist/index.js): hooks see no INPUT_PASSWORD or INPUT_SSH-PRIVATE-KEY', async () => {
+    await orphan('secrets/action')
+    const dump = (name: string) => join(scratch, `action-${name}.env`)
+    const run = await runAction({
+      registry: reg.url,
+      username: 'ci',
+      password: PASSWORD,
+      'keep-count': '5',
+      'garbage-collect': 'local',
+      // Given, though local GC does not use it: the runner still puts it in the environment as INPUT_SSH-PRIVATE-KEY.
+      'ssh-private-key': sshd.privateKey,
+      'gc-before-command': `env > ${dump('before')}; echo "switching with ci:${PASSWORD}"`,
+      'gc-command': `sh -c 'env > ${dump('collector')}; exec ${REGISTRY_BIN} garbage-collect ${reg.configPath}'`,
+      'gc-after-command': `env > ${dump('after')}; echo "could not restart as ci:${PASSWORD}" >&2; exit 3`,
+    })
+    expect(run.code, run.stdout + run.stderr).toBe(1)
+    const keyLines = sshd.privateKey.split('\n').filter((l) => l && !l.startsWith('-----'))
+    for (const name of ['before', 'collector', 'after']) {
+      const env = await readFile(dump(name), 'utf8')
+      expect(env).toMatch(/^INPUT_REGISTRY=/m) // the other inputs are still there
+      for (const secret of ['INPUT_PASSWORD', 'INPUT_SSH-PRIVATE-KEY', 'INPUT_SSH-PASSPHRASE']) {
+        expect(env, `${name}: ${secret}`).not.toMatch(new RegExp(`^${secret}=`, 'm'))
+      }
+      expect(env).not.toContain(PASSWORD)
+      for (const line of keyLines) expect(env).not.toContain(line)
+    }
+    expect(run.everything).not.toContain(PASSWORD)
+    expect((run.plan as unknown as { failures: string[] }).failures.join('\n')).toContain('could not restart as ci:***')
+  })
 })
