@@ -10,7 +10,7 @@ import { RegistryClient } from './registry/client.js'
 import { writeJson } from './report/json.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
-import type { ApplyResult, GcResult, Io, Logger, Plan, Settings } from './types.js'
+import type { ApplyResult, GcResult, Io, Logger, Plan, Settings, UntaggedListingReport } from './types.js'
 
 export interface RunResult {
   settings: Settings
@@ -25,6 +25,8 @@ export interface RunResult {
   failures: string[]
   /** What the run could not do as asked but worked around (untagged not listed, storage not measured). */
   warnings: string[]
+  /** With untagged: delete, where the untagged manifests were listed and how many; undefined when they were not. */
+  untaggedListing?: UntaggedListingReport
 }
 
 export async function run(settings: Settings, io: Io): Promise<RunResult> {
@@ -37,7 +39,7 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   }
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   try {
-    const { planned, sizes, warnings } = await inventoryAndPlan(settings, client, shell, io)
+    const { planned, sizes, warnings, untaggedListing } = await inventoryAndPlan(settings, client, shell, io)
     await writeFile(settings.planFile, '') // fail early on an unwritable path, before anything is deleted
     const storage = shell ? await measureStorage(shell, settings, log) : { storageBytesBefore: undefined }
     const applied = settings.prune && !settings.dryRun ? await log.group('Delete', () => apply(client, planned, settings, log)) : undefined
@@ -60,6 +62,7 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
       requests: { ...client.stats },
       failures: [...failures(settings, planned, applied), ...(gcFailure ? [gcFailure] : [])],
       warnings,
+      ...(untaggedListing ? { untaggedListing } : {}),
     }
     await writePlanFile(result)
     return result
@@ -98,21 +101,25 @@ async function inventoryAndPlan(
   client: RegistryClient,
   shell: Shell | undefined,
   io: Io,
-): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[] }> {
+): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[]; untaggedListing?: UntaggedListingReport }> {
   const { log } = io
   const warnings: string[] = []
   const planner = new Planner(settings, io.now())
+  let untaggedListing: UntaggedListingReport | undefined
   if (settings.prune) {
     const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined
     if (untagged && 'note' in untagged) warnings.push(untagged.note)
+    if (untagged && 'source' in untagged) untaggedListing = { source: untagged.source, candidates: 0 }
     const dates = new ConfigDates(client)
     await log.group('Inventory', () =>
       readRepositories(client, settings, dates, log, async (read) => {
-        planner.add(untagged ? await addUntagged(read, untagged, client, settings, dates) : read)
+        const repo = untagged ? await addUntagged(read, untagged, client, settings, dates) : read
+        if (untaggedListing) untaggedListing.candidates += repo.untagged?.length ?? 0
+        planner.add(repo)
       }),
     )
   }
-  return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings }
+  return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings, ...(untaggedListing ? { untaggedListing } : {}) }
 }
 
 function failures(settings: Settings, planned: Plan, applied: ApplyResult | undefined): string[] {

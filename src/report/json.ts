@@ -56,6 +56,7 @@ export function* jsonPieces(result: RunResult): Generator<string> {
     totals: totals(result, repos),
     requests: result.requests,
     repositories: PLACEHOLDER,
+    untaggedListing: result.untaggedListing ?? null,
     gc: result.gc ?? null,
     failures: result.failures,
     warnings: result.warnings,
