@@ -135,8 +135,8 @@ const INPUT_LIST = [
     options: ['auto', 'storage', 'collector'],
     description:
       'Where untagged: delete lists untagged manifests, before any tag is read. storage: the storage tree under ' +
-      'storage-path (a filesystem the SSH user can read). collector: gc-command run with --dry-run ' +
-      '--delete-untagged, read-only, for any storage driver (s3, gcs, azure). auto: storage where storage-path is ' +
+      'storage-path (a filesystem the SSH user can read). collector: the collector\'s read-only run, gc-command with ' +
+      '--dry-run --delete-untagged, for any storage driver (s3, gcs, azure). auto: storage where storage-path is ' +
       'given and readable, else collector.',
   },
   {
