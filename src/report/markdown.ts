@@ -1,7 +1,6 @@
 // The job summary (GitHub) and the summary artifact (GitLab): Markdown with HTML, every registry value escaped,
 // always under GitHub's 1 MiB limit (a larger summary is dropped whole).
-import type { RunResult } from '../run.js'
-import type { UntaggedListingReport } from '../types.js'
+import type { RunResult, UntaggedListingReport } from '../types.js'
 import { escapeMarkdown as esc, formatBytes, formatTime, shortDigest, untaggedListingText } from './format.js'
 import { isImage, outcomes, totals, type RepositoryOutcome, type Totals } from './outcome.js'
 
