@@ -2,7 +2,7 @@
 // --delete-untagged`), on the real registry and collector, through the bundled Action (run `npm run build` first).
 // `garbage-collect: local` with the registry's config: the same shell and gc-command as GC. The storage listing is the
 // reference: both sources must find the same untagged manifests and give the same plan.
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -18,6 +18,10 @@ import {
   type PushedImage,
 } from '../support/push.js'
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../support/registry.js'
+import { linesLogger } from '../support/logger.js'
+import { localShell } from '../../src/gc/shell.js'
+import { parseSettings } from '../../src/inputs.js'
+import { listUntagged } from '../../src/untagged.js'
 
 let scratch: string
 beforeAll(async () => {
@@ -208,5 +212,52 @@ describe('untagged-source: collector on the real registry and collector', () => 
     await reg.restart()
     expect(await resolveTag(reg, 'team/tool', 'old')).toBeUndefined()
     for (const digest of scene.untagged) expect(await pullsCompletely(reg, 'app', digest)).toBe(true)
+  })
+})
+
+describe('listUntagged with the real collector: what fails closed, and what an empty registry gives', () => {
+  const settingsFor = (values: Record<string, string>) =>
+    parseSettings((name) => ({ registry: 'http://127.0.0.1:1', untagged: 'delete', 'garbage-collect': 'local', ...values })[name], {}, {
+      homeDir: () => scratch,
+    })
+  const config = async (name: string, storage: string): Promise<string> => {
+    const path = join(scratch, `${name}.yml`)
+    await writeFile(path, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\nhttp:\n  addr: 127.0.0.1:0\n`)
+    return path
+  }
+
+  it('a collector that fails gives a note with its exit code and stderr, and no listing', async () => {
+    const log = linesLogger()
+    const settings = settingsFor({ 'gc-command': `${REGISTRY_BIN} garbage-collect ${join(scratch, 'no-such-config.yml')}` })
+    const listing = await listUntagged(localShell(), settings, log)
+    expect('note' in listing && listing.note).toMatch(/^the collector could not list the untagged manifests, so no untagged manifest is deleted: .*exit 1 .*configuration error/s)
+    expect(log.lines.join('\n')).toContain(`$ ${REGISTRY_BIN} garbage-collect --dry-run --delete-untagged ${join(scratch, 'no-such-config.yml')}`)
+  })
+
+  it('a storage that was never written to fails closed and says the config may be the wrong one', async () => {
+    const listing = await listUntagged(localShell(), settingsFor({ 'gc-command': `${REGISTRY_BIN} garbage-collect ${await config('fresh', join(scratch, 'fresh'))}` }), linesLogger())
+    expect('note' in listing && listing.note).toMatch(/holds no repositories: nothing was pushed yet, or the config is not the one the registry serves/)
+  })
+
+  it('an empty registry (its directories there, no repository) lists nothing, from either source', async () => {
+    const storage = join(scratch, 'empty')
+    for (const dir of ['repositories', 'blobs']) await mkdir(join(storage, 'docker/registry/v2', dir), { recursive: true })
+    const command = `${REGISTRY_BIN} garbage-collect ${await config('empty', storage)}`
+    const byCollector = await listUntagged(localShell(), settingsFor({ 'gc-command': command, 'untagged-source': 'collector' }), linesLogger())
+    const byStorage = await listUntagged(localShell(), settingsFor({ 'gc-command': command, 'storage-path': storage }), linesLogger())
+    expect(byCollector).toEqual({ digests: new Map(), source: 'collector' })
+    expect(byStorage).toEqual({ digests: new Map(), source: 'storage' })
+  })
+
+  it('untagged-source: storage with a storage-path that cannot be listed does not fall back to the collector', async () => {
+    const log = linesLogger()
+    const settings = settingsFor({
+      'gc-command': `${REGISTRY_BIN} garbage-collect ${join(scratch, 'unused.yml')}`,
+      'untagged-source': 'storage',
+      'storage-path': join(scratch, 'nowhere'),
+    })
+    const listing = await listUntagged(localShell(), settings, log)
+    expect('note' in listing && listing.note).toMatch(/^the storage could not be listed, so no untagged manifest is deleted: Could not list the manifests/)
+    expect(log.lines.join('\n')).not.toContain('garbage-collect --dry-run')
   })
 })
