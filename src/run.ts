@@ -218,6 +218,7 @@ async function inventoryAndPlan(
   if (settings.prune) {
     const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined
     if (untagged && 'note' in untagged) warnings.push(untagged.note)
+    if (untagged && 'warning' in untagged && untagged.warning) warnings.push(untagged.warning)
     if (untagged && 'source' in untagged) untaggedListing = { source: untagged.source, candidates: 0 }
     const dates = new ConfigDates(client)
     const selection = await log.group('Inventory', () =>

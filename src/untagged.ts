@@ -12,9 +12,12 @@ import type { Logger, RepositoryInventory, Settings, UntaggedListingSource } fro
  * Per repository, the manifests that may be untagged: every revision in the storage tree, or those the collector found
  * untagged. Either way the tags read afterwards decide. Or why there is no such listing.
  */
-export type RevisionListing = { digests: Map<string, string[]>; source: UntaggedListingSource } | { note: string }
+export type RevisionListing =
+  | { digests: Map<string, string[]>; source: UntaggedListingSource; /** for the summary */ warning?: string }
+  | { note: string }
 
 const NOT_LISTED = 'so no untagged manifest is deleted'
+const FALLBACK = "Listing untagged manifests with the collector's dry run instead (untagged-source: auto)."
 
 /**
  * Lists once, before any tag is read: a manifest pushed after this listing is never taken for an untagged one,
@@ -36,11 +39,12 @@ export async function listUntagged(shell: Shell | undefined, settings: Settings,
         log.warning(note)
         return { note }
       }
-      log.warning(`${storageProblem} Listing untagged manifests with the collector's dry run instead (untagged-source: auto).`)
+      log.warning(`${storageProblem} ${FALLBACK}`)
     }
   }
   try {
-    return { digests: await listUntaggedByCollector(shell, gc, log), source: 'collector' }
+    const digests = await listUntaggedByCollector(shell, gc, log)
+    return { digests, source: 'collector', ...(storageProblem ? { warning: `${storageProblem} ${FALLBACK}` } : {}) }
   } catch (error) {
     const also = storageProblem ? ` (the storage tree could not be listed either: ${storageProblem})` : ''
     const note = `the collector could not list the untagged manifests, ${NOT_LISTED}: ${(error as Error).message}${also}`
