@@ -5,6 +5,12 @@ import { describe, expect, it } from 'vitest'
 import { collectorCommand, listingCommand } from '../../src/gc/collector.js'
 import { parseUntaggedListing } from '../../src/gc/untagged-listing.js'
 import { parseSettings } from '../../src/inputs.js'
+import { plan } from '../../src/plan.js'
+import { jsonPieces } from '../../src/report/json.js'
+import { toMarkdown } from '../../src/report/markdown.js'
+import { toText } from '../../src/report/text.js'
+import type { RunResult, UntaggedListingReport } from '../../src/types.js'
+import { NOW } from './inventory-builder.js'
 
 const d = (c: string): string => `sha256:${c.repeat(64)}`
 
@@ -145,5 +151,38 @@ describe('untagged-source', () => {
     expect(parse({ ...values, 'storage-path': '/srv/registry' }).untaggedSource).toBe('auto')
     expect(() => parse(values)).toThrow(/listing untagged manifests with the collector/)
     expect(() => parse({ ...values, 'untagged-source': 'collector', 'storage-path': '/srv/registry' })).toThrow(/no such word/)
+  })
+})
+
+describe('the reports name the listing and its count', () => {
+  const result = (untaggedListing?: UntaggedListingReport): RunResult => {
+    const settings = parseSettings((name) => ({ registry: 'https://r.example.com' })[name], {}, { homeDir: () => '/nonexistent' })
+    return {
+      settings,
+      startedAt: NOW,
+      plan: plan({ repositories: [] }, settings, NOW),
+      applied: undefined,
+      gc: undefined,
+      requests: {},
+      failures: [],
+      warnings: [],
+      ...(untaggedListing ? { untaggedListing } : {}),
+    }
+  }
+  const json = (r: RunResult) => JSON.parse([...jsonPieces(r)].join('')) as { untaggedListing: unknown }
+
+  it.each<[UntaggedListingReport, string]>([
+    [{ source: 'collector', candidates: 7 }, '7, listed by the collector (garbage-collect --dry-run --delete-untagged)'],
+    [{ source: 'storage', candidates: 0 }, '0, listed from the storage tree (storage-path)'],
+  ])('%j', (listing, text) => {
+    expect(toMarkdown(result(listing))).toContain(`| Untagged manifests found | ${text} |`)
+    expect(toText(result(listing))).toMatch(new RegExp(`Untagged manifests found +${text.replace(/[()]/g, '\\$&')}\n`))
+    expect(json(result(listing)).untaggedListing).toEqual(listing)
+  })
+
+  it('says nothing about a listing when there was none', () => {
+    expect(toMarkdown(result())).not.toContain('Untagged manifests found')
+    expect(toText(result())).not.toContain('Untagged manifests found')
+    expect(json(result()).untaggedListing).toBeNull()
   })
 })
