@@ -3,6 +3,19 @@
 // The command line is read and checked in command.ts; re-exported here for the callers that know it from this module.
 export { collectorCommand, type CollectorFlags } from './command.js'
 
+/**
+ * The collector's read-only listing of untagged manifests (issue 14): `gc-command` with `--dry-run --delete-untagged`
+ * right after the garbage-collect word. This is the tool's only use of --delete-untagged (DECISIONS 28), and the two
+ * flags go in as one piece, so --delete-untagged never reaches the collector without --dry-run. Refuses what
+ * `collectorCommand` refuses for a dry run.
+ */
+export function listingCommand(command: string): string {
+  collectorCommand(command, true)
+  const at = SUBCOMMAND.exec(command) as RegExpExecArray
+  const end = at.index + at[0].length
+  return `${command.slice(0, end)} --dry-run --delete-untagged${command.slice(end)}`
+}
+
 export interface CollectorOutput {
   blobsMarked: number | undefined
   blobsEligible: number | undefined

@@ -62,6 +62,7 @@ export function* jsonPieces(result: RunResult, redact: (text: string) => string 
     totals: totals(result, repos),
     requests: result.requests,
     repositories: PLACEHOLDER,
+    untaggedListing: result.untaggedListing ?? null,
     gc: result.gc ?? null,
     failures: result.failures,
     warnings: result.warnings,

@@ -112,8 +112,11 @@ export const BAD: [string, Record<string, string>, RegExp][] = [
   // contradictions
   ['keep-count', { 'keep-count': '0', 'keep-tags': '' }, /no image would be protected.*allow-delete-all: true/],
   ['keep-count', { 'keep-count': '0', 'keep-tags': '', 'older-than': '30d' }, /no image would be protected.*allow-delete-all: true/],
-  ['untagged', { untagged: 'delete' }, /garbage-collect: ssh or local, and storage-path/],
-  ['untagged', { untagged: 'delete', 'garbage-collect': 'local' }, /storage-path/],
+  ['untagged', { untagged: 'delete' }, /garbage-collect: off.*Expected garbage-collect: ssh or local/],
+  ['untagged-source', { 'untagged-source': 'collector' }, /collector with garbage-collect: off/],
+  ['untagged-source', { 'untagged-source': 'storage', 'garbage-collect': 'local' }, /without storage-path/],
+  ['gc-command', { untagged: 'delete', 'garbage-collect': 'local', 'gc-command': 'sh /srv/collect.sh' }, /listing untagged manifests with the collector.*no such word/],
+  ['untagged-source', { 'untagged-source': 'everything' }, /one of auto, storage, collector/],
   ['prune', { prune: 'false' }, /would do nothing.*garbage-collect/],
   ['shard', { prune: 'false', 'garbage-collect': 'local', shard: '1/2' }, /runs once, after all shards/],
   ['insecure-skip-tls-verify', { 'insecure-skip-tls-verify': 'true', 'ca-cert': CA }, /one of them/],

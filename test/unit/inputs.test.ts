@@ -41,6 +41,7 @@ describe('defaults', () => {
       failOnSkipped: true,
       untagged: 'keep',
       keepUntagged: 0,
+      untaggedSource: 'auto',
       shard: undefined,
       prune: true,
       planFile: 'registry-prune-plan.json',
