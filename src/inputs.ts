@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { findDockerCredentials } from './docker-config.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
-import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
+import { checkGcCommand, GcCommandError } from './gc/command.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
 import { PLAIN_RULE, RulesError, parseRules, plainPolicy, plainRule } from './rules.js'
 import { PATTERN_FORM, patternListProblem, splitList, type PatternTarget } from './patterns.js'
 import type { GcSettings, Policy, Rule, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
 
-export { splitList } from './patterns.js'
+export { REPOSITORY_NAME, splitList } from './patterns.js'
 export { INPUTS, OUTPUTS, type InputKind, type InputName, type InputSpec, type OutputSpec } from './input-table.js'
 
 export class InputError extends Error {
@@ -75,6 +75,7 @@ export function parseSettings(
     failOnSkipped: parseBoolean('fail-on-skipped', value('fail-on-skipped')),
     untagged: parseChoice('untagged', value('untagged')) as Settings['untagged'],
     keepUntagged: parseWholeNumber('keep-untagged', value('keep-untagged'), 0, 100_000, '3'),
+    untaggedSource: parseChoice('untagged-source', value('untagged-source')) as Settings['untaggedSource'],
     shard: parseShard(value('shard')),
     prune: parseBoolean('prune', value('prune')),
     planFile: value('plan-file'),
@@ -455,18 +456,25 @@ function checkKnownHosts(text: string): string {
   return text
 }
 
+/** The collector's own flags are refused in every run (DECISIONS 1, 28); the dry run's guard is checked with the mode. */
 function parseGcCommand(text: string): string {
-  const flag = deleteUntaggedWord(text)
-  if (flag !== undefined) {
+  if (text.trim() !== '') gcCommandCheck(text, false)
+  return text
+}
+
+function gcCommandCheck(text: string, dryRun: boolean): void {
+  try {
+    checkGcCommand(text, dryRun)
+  } catch (error) {
+    if (!(error instanceof GcCommandError)) throw error
     throw invalid(
       'gc-command',
       text,
-      'the collector without --delete-untagged or -m; to delete untagged manifests safely, use untagged: delete',
-      `'${flag}' deletes untagged manifests, and on Distribution 2.x that includes the platform manifests of every ` +
-        'multi-arch image in the registry (the tag still answers, but nothing pulls)',
+      'the collector\'s command line as one command, e.g. registry garbage-collect /etc/docker/registry/config.yml ' +
+        '(or garbage-collect: off)',
+      error.message,
     )
   }
-  return text
 }
 
 function parseStoragePath(text: string): string {
@@ -496,6 +504,7 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
         'private CA, or insecure-skip-tls-verify to check nothing.',
     )
   }
+  checkUntaggedSource(settings)
   if (!settings.prune && gc.mode === 'off') {
     throw new InputError(
       'prune',
@@ -510,15 +519,60 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
         'shards. Expected an empty shard in the prune: false job.',
     )
   }
-  const dryRunCollector = settings.dryRun && gc.mode !== 'off' ? dryRunProblem(gc.command) : undefined
-  if (dryRunCollector) {
+  if (gc.mode !== 'off') gcCommandCheck(gc.command, settings.dryRun)
+  if (gc.mode === 'ssh') checkSsh(gc)
+}
+
+/** Issue 14: each listing of untagged manifests needs its way onto the registry host, checked before any request. */
+function checkUntaggedSource(settings: Settings): void {
+  const { gc, untaggedSource: source } = settings
+  // With rules, any rule that deletes untagged manifests needs the listing.
+  const wanted = settings.rules.some((rule) => rule.untagged === 'delete')
+  if (wanted && gc.mode === 'off') {
     throw new InputError(
-      'gc-command',
-      `Invalid gc-command '${gc.command}' for a dry run: ${dryRunCollector}. Expected the collector's command line, ` +
-        'e.g. registry garbage-collect /etc/docker/registry/config.yml (or garbage-collect: off for the dry run).',
+      'untagged',
+      'Invalid untagged: delete with garbage-collect: off: untagged manifests can only be listed on the registry ' +
+        'host (from the storage tree, or by the collector\'s dry run). Expected garbage-collect: ssh or local (or ' +
+        'untagged: keep).',
     )
   }
-  if (gc.mode === 'ssh') checkSsh(gc)
+  if (source === 'collector' && gc.mode === 'off') {
+    throw new InputError(
+      'untagged-source',
+      'Invalid untagged-source collector with garbage-collect: off: the collector runs on the registry host. ' +
+        'Expected garbage-collect: ssh or local with it.',
+    )
+  }
+  if (source === 'storage' && gc.storagePath === '') {
+    throw new InputError(
+      'untagged-source',
+      'Invalid untagged-source storage without storage-path: it lists the storage tree under storage-path. Expected ' +
+        "storage-path (the registry's storage root on the host), or untagged-source: collector for storage the " +
+        'host cannot list (s3, gcs, azure).',
+    )
+  }
+  // The collector's listing adds --dry-run --delete-untagged right after the garbage-collect word.
+  const collector = source === 'collector' || (source === 'auto' && gc.storagePath === '')
+  const problem = wanted && collector ? dryRunGuardProblem(gc.command) : undefined
+  if (problem) {
+    throw new InputError(
+      'gc-command',
+      `Invalid gc-command '${gc.command}' for listing untagged manifests with the collector: ${problem}. Expected ` +
+        "the collector's command line, e.g. registry garbage-collect /etc/docker/registry/config.yml (or " +
+        'storage-path with untagged-source: storage).',
+    )
+  }
+}
+
+/** Why the collector's read-only listing (it adds --dry-run) cannot be guaranteed for this command, or undefined. */
+function dryRunGuardProblem(command: string): string | undefined {
+  try {
+    checkGcCommand(command, true)
+    return undefined
+  } catch (error) {
+    if (!(error instanceof GcCommandError)) throw error
+    return error.message
+  }
 }
 
 /** A policy's own contradictions, the same for the plain inputs and for each rule; `key` is the input to fix. */
@@ -544,13 +598,13 @@ function policyProblem(policy: Policy, gc: GcSettings): { key: string; message: 
     }
   }
   const storage = gc.mode !== 'off' && gc.storagePath !== ''
-  if (policy.untagged === 'delete' && !storage) {
+  if (policy.untagged === 'delete' && gc.mode === 'off') {
     return {
       key: 'untagged',
       message:
-        'untagged: delete without garbage-collect ssh or local and a storage-path: untagged manifests can ' +
-        'only be listed from the storage tree on the host. Expected garbage-collect: ssh or local, and storage-path ' +
-        '(or untagged: keep).',
+        'untagged: delete with garbage-collect: off: untagged manifests can only be listed on the registry ' +
+        'host (from the storage tree, or by the collector\'s dry run). Expected garbage-collect: ssh or local (or ' +
+        'untagged: keep).',
     }
   }
   if (policy.ageFrom === 'pushed' && !storage) {

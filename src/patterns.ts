@@ -14,7 +14,7 @@ const MAX_PATTERNS = 1000
 const MAX_PATTERN_LENGTH = 256
 const MAX_EXPANSIONS = 256
 // distribution-spec: path components of lower-case alphanumerics joined by `.`, `_`, `__` or dashes, split by `/`.
-const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
+export const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
 const PATTERN_CHARS: Record<PatternTarget, RegExp> = {
   repository: /[^a-z0-9._/*?[\]{}()!+@|,^\\-]/,

@@ -12,11 +12,12 @@ import { ConfigDates, readRepositories } from './inventory.js'
 import { Planner, ruleChooser } from './plan.js'
 import { pushTimes } from './pushed.js'
 import { RegistryClient } from './registry/client.js'
+import { secretsOf } from './redact.js'
 import { writeJson } from './report/json.js'
 import { plainRule } from './rules.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
-import type { ApplyResult, Io, Logger, Plan, RunResult, Settings } from './types.js'
+import type { ApplyResult, Io, Logger, Plan, RunResult, Settings, UntaggedListingReport } from './types.js'
 
 export type { RunResult } from './types.js'
 
@@ -29,7 +30,7 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
   const { log } = io
   const startedAt = io.now()
   // DECISIONS 8: with SSH, connect and check the host key before the first request to the registry.
-  const shell = await openGc(settings.gc, log)
+  const shell = await openGc(settings.gc, log, secretsOf(settings))
   if (settings.insecureSkipTlsVerify) {
     log.warning('insecure-skip-tls-verify is on: the registry\'s TLS certificate is not checked. Prefer ca-cert.')
   }
@@ -47,6 +48,7 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
       requests: {},
       failures: [],
       warnings: planned === INTERRUPTED ? [] : planned.warnings,
+      ...(planned !== INTERRUPTED && planned.untaggedListing ? { untaggedListing: planned.untaggedListing } : {}),
     }
     if (planned === INTERRUPTED) {
       result.failures.push(`${interruption(io.signal)} while reading the registry: nothing was deleted`)
@@ -207,26 +209,36 @@ async function inventoryAndPlan(
   client: RegistryClient,
   shell: Shell | undefined,
   io: Io,
-): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[]; literal: Set<string> }> {
+): Promise<{
+  planned: Plan
+  sizes: Map<string, number>
+  warnings: string[]
+  literal: Set<string>
+  untaggedListing?: UntaggedListingReport
+}> {
   const { log } = io
   const warnings: string[] = []
   const planner = new Planner(settings.rules, io.now())
   const ruleOf = ruleChooser(settings.rules)
   let literal = new Set<string>()
+  let untaggedListing: UntaggedListingReport | undefined
   if (settings.prune) {
     // Both storage listings come before any tag is read (a manifest pushed later is never taken for an old one).
     const untaggedWanted = settings.rules.some((rule) => rule.untagged === 'delete')
     const untagged = untaggedWanted ? await listUntagged(shell, settings, log) : undefined
     if (untagged && 'note' in untagged) warnings.push(untagged.note)
+    if (untagged && 'warning' in untagged && untagged.warning) warnings.push(untagged.warning)
+    if (untagged && 'source' in untagged) untaggedListing = { source: untagged.source, candidates: 0 }
     const linkTimes = await readLinkTimes(shell, settings)
     const dates = new ConfigDates(client)
     const selection = await log.group('Inventory', () =>
       readRepositories(client, settings, dates, log, async (read) => {
         // The repository's own rule decides what it needs read (untagged ages, keep-untagged).
         const own = { ...settings, ...ruleOf(read.name) }
-        const full = untagged && own.untagged === 'delete' ? await addUntagged(read, untagged, client, own, dates) : read
-        if (own.ageFrom === 'pushed' && linkTimes) full.pushed = pushTimes(full, linkTimes.get(full.name))
-        planner.add(full)
+        const repo = untagged && own.untagged === 'delete' ? await addUntagged(read, untagged, client, own, dates) : read
+        if (untaggedListing) untaggedListing.candidates += repo.untagged?.length ?? 0
+        if (own.ageFrom === 'pushed' && linkTimes) repo.pushed = pushTimes(repo, linkTimes.get(repo.name))
+        planner.add(repo)
       }),
     )
     literal = selection.literal
@@ -234,7 +246,8 @@ async function inventoryAndPlan(
       warnings.push(`The repositories pattern ${pattern} matches no repository in the catalog.`)
     }
   }
-  return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings, literal }
+  const sizes = shell ? planner.blobSizes : new Map<string, number>()
+  return { planned: planner.finish(), sizes, warnings, literal, ...(untaggedListing ? { untaggedListing } : {}) }
 }
 
 /**

@@ -91,7 +91,7 @@ describe('rules', () => {
 
   test.each([
     ['age-from: pushed without storage', '- repositories: a\n- repositories: b\n  age-from: pushed', /rule 2, age-from: pushed without garbage-collect/],
-    ['untagged: delete without storage', '- repositories: a\n  untagged: delete', /rule 1, untagged: delete without/],
+    ['untagged: delete without garbage collection', '- repositories: a\n  untagged: delete', /rule 1, untagged: delete with garbage-collect: off/],
     ['a rule that protects nothing', '- repositories: a\n  keep-count: 0\n  keep-tags: []', /rule 1, keep-count 0 with an empty keep-tags/],
   ])('%s: a rule that contradicts the other inputs is refused', (_name, rules, says) => {
     const error = failure({ rules })
