@@ -570,7 +570,7 @@ function parseGcCommand(text: string): string {
   return text
 }
 
-function gcCommandCheck(text: string, dryRun: boolean): void {
+function gcCommandCheck(text: string, dryRun: boolean, purpose = ''): void {
   try {
     checkGcCommand(text, dryRun)
   } catch (error) {
@@ -580,7 +580,7 @@ function gcCommandCheck(text: string, dryRun: boolean): void {
       text,
       'the collector\'s command line as one command, e.g. registry garbage-collect /etc/docker/registry/config.yml ' +
         '(or garbage-collect: off)',
-      error.message,
+      `${purpose}${error.message}`,
     )
   }
 }
@@ -658,16 +658,11 @@ function checkUntaggedSource(settings: Settings): void {
         'host cannot list (s3, gcs, azure).',
     )
   }
-  // The collector's listing adds --dry-run --delete-untagged right after the garbage-collect word.
+  // The collector's listing adds --dry-run --delete-untagged right after the garbage-collect word: the command must
+  // take a dry run's guard.
   const collector = source === 'collector' || (source === 'auto' && gc.storagePath === '')
-  const problem = settings.untagged === 'delete' && collector ? dryRunProblem(gc.command) : undefined
-  if (problem) {
-    throw new InputError(
-      'gc-command',
-      `Invalid gc-command '${gc.command}' for listing untagged manifests with the collector: ${problem}. Expected ` +
-        "the collector's command line, e.g. registry garbage-collect /etc/docker/registry/config.yml (or " +
-        'storage-path with untagged-source: storage).',
-    )
+  if (settings.untagged === 'delete' && collector) {
+    gcCommandCheck(gc.command, true, 'for listing untagged manifests with the collector (or give storage-path), ')
   }
 }
 
