@@ -16,12 +16,15 @@ import {
 import { Limiter } from './limit.js'
 import { isDigest } from './manifest.js'
 import { MANIFEST_ACCEPT } from './media-types.js'
+import type { CredentialOrigin } from '../types.js'
 
 export interface RegistryClientOptions {
   /** Base URL, e.g. `https://registry.example.com:5000`. */
   registry: string
   username: string
   password: string
+  /** Where username and password came from, or where they were looked for: said when the registry refuses them. */
+  credentialOrigin?: CredentialOrigin | undefined
   /** PEM text of a CA to trust. */
   caCert?: string | undefined
   insecureSkipTlsVerify: boolean
@@ -215,7 +218,9 @@ export class RegistryClient {
         this.auth.scheme === 'bearer'
           ? `The token server did not grant the scope repository:${name}:delete; ` +
             `give ${this.who()} delete access to ${name}`
-          : `${this.who()} may not delete in ${name}; give that user delete rights`
+          : this.options.username
+            ? `${this.who()} may not delete in ${name}; give that user delete rights`
+            : `${this.refused()} may not delete in ${name}; ${this.fixCredentials()}`
       throw new RegistryAuthError({ ...details, hint })
     }
     throw new RegistryError(details)
@@ -223,6 +228,23 @@ export class RegistryClient {
 
   private who(): string {
     return this.options.username ? `the user ${JSON.stringify(this.options.username)}` : 'anonymous access'
+  }
+
+  /** Whose access was refused; for credentials the user did not type, where they came from or were looked for. */
+  private refused(): string {
+    const origin = this.options.credentialOrigin
+    if (this.options.username) return origin?.kind === 'found' ? `${this.who()} (credentials from ${origin.used})` : this.who()
+    if (origin?.kind !== 'none') return this.who()
+    const looked = origin.looked.length > 0 ? `looked in ${origin.looked.join(', ')}` : 'looked nowhere'
+    return `anonymous access (no username/password given; ${looked}: sent no credentials)`
+  }
+
+  /** What to do about refused credentials. */
+  private fixCredentials(): string {
+    const login = `docker login ${this.base.host}`
+    if (!this.options.username) return `give username and password, or log in first (${login})`
+    if (this.options.credentialOrigin?.kind === 'found') return `log in again (${login}) or give username and password`
+    return 'check username and password'
   }
 
   private url(path: string): URL {
@@ -271,7 +293,8 @@ export class RegistryClient {
     if (answer.status !== 200) {
       const refused = answer.status === 401 || answer.status === 403
       const details = this.details(answer, 'GET')
-      const hint = `The token server refused the credentials of ${this.who()}; check username and password`
+      const whose = this.options.username ? `the credentials of ${this.refused()}` : this.refused()
+      const hint = `The token server refused ${whose}; ${this.fixCredentials()}`
       if (refused) throw new RegistryAuthError({ ...details, hint })
       throw new RegistryError(details)
     }
@@ -313,7 +336,7 @@ export class RegistryClient {
 
   private error(answer: Answer, method: string, hint?: string): RegistryError {
     if (answer.status === 401 || answer.status === 403) {
-      const why = hint ?? `The registry refused ${this.who()}; check username and password`
+      const why = hint ?? `The registry refused ${this.refused()}; ${this.fixCredentials()}`
       return new RegistryAuthError(this.details(answer, method, why))
     }
     return new RegistryError(this.details(answer, method, hint))
