@@ -103,6 +103,8 @@ export class RegistryClient {
   private readonly random: () => number
   private readonly maxAttempts: number
   private readonly maxRetryDelayMs: number
+  /** Until the registry has answered once, a name that does not resolve or a closed port is a mistake, not a blip. */
+  private answered = false
 
   constructor(private readonly options: RegistryClientOptions) {
     this.base = new URL(options.registry.replace(/\/+$/, '') + '/')
@@ -354,19 +356,22 @@ export class RegistryClient {
         answer = await this.limiter.run(() => this.exchange(call, authorization))
       } catch (error) {
         if (error instanceof RegistryError) throw error
-        const failure = describeTransportError(error)
-        if (!failure.tls && attempt < this.maxAttempts) {
+        const failure = describeTransportError(error, call.url)
+        const hopeless = failure.retry === 'never' || (failure.retry === 'once-answered' && !this.answered)
+        if (!hopeless && attempt < this.maxAttempts) {
           await this.pause(attempt, undefined)
           continue
         }
+        const gaveUp = `Gave up after ${attempt} attempt${attempt > 1 ? 's' : ''}`
         throw new RegistryError({
           method: call.method,
           url: scrubUrl(call.url),
           ...(failure.code ? { code: failure.code } : {}),
           detail: scrubSecrets(failure.message, this.auth.secrets()),
-          hint: failure.hint ?? `Gave up after ${attempt} attempt${attempt > 1 ? 's' : ''}; is the registry reachable?`,
+          hint: hopeless ? failure.hint : `${gaveUp}; ${lowerFirst(failure.hint ?? 'is the registry reachable?')}`,
         })
       }
+      this.answered = true
       if (answer.status === 401 && call.authorization === undefined && challenges < 2) {
         challenges++
         if (this.auth.challenge(answer.headers['www-authenticate'], call.scope, authorization) === 'retry') {
@@ -442,6 +447,8 @@ export class RegistryClient {
     }
   }
 }
+
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1)
 
 const pull = (name: string): string => `repository:${name}:pull`
 
