@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo, the tests and the benchmark need on a fresh Debian machine:
-# a real registry (Distribution 2.8), a real OpenSSH server, rsync (for gitlab-ci-local), and the npm packages.
+# a real registry (Distribution 2.8), a real OpenSSH server, rsync (for gitlab-ci-local), a real docker credential
+# helper (docker-credential-pass, with pass and gnupg), and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,10 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v rsync >/dev/null || need+=(rsync)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+# A real credential helper for the credential tests: docker-credential-pass over pass over a throw-away GPG key.
+command -v docker-credential-pass >/dev/null || need+=(golang-docker-credential-helpers)
+command -v pass >/dev/null || need+=(pass)
+command -v gpg >/dev/null || need+=(gnupg)
 if [ "${#need[@]}" -gt 0 ] || [ "${REGISTRY_PRUNE_APT_UPDATE:-}" = 1 ]; then
   sudo=''
   [ "$(id -u)" = 0 ] || sudo='sudo'
