@@ -147,7 +147,14 @@ export class RegistryClient {
       method: 'GET', url, kind: 'ping', scope: undefined, maxBytes: LIMITS.errorBodyBytes,
     })
     if (answer.status === 200) return
-    throw this.error(answer, 'GET', answer.status === 404 ? 'Is `registry` the base URL of a v2 registry?' : undefined)
+    // Go's HTTP server answers plain HTTP on a TLS port with this 400.
+    const tlsPort = answer.status === 400 && /HTTP request to an HTTPS server/i.test(answer.body.toString('utf8'))
+    const hint = answer.status === 404
+      ? 'Is `registry` the base URL of a v2 registry?'
+      : tlsPort
+        ? `This port speaks HTTPS: use https://${this.base.host} as registry`
+        : undefined
+    throw this.error(answer, 'GET', hint)
   }
 
   /** Every repository name in `_catalog`, following `Link` pages (1000 names a page). */

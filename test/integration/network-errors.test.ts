@@ -1,6 +1,7 @@
-// Issue 12: network mistakes are explained, not retried. TLS spoken to the real registry's plain-HTTP port, a name
-// under `.invalid` (RFC 2606: never resolves), a closed loopback port: each fails on its first attempt with a message
-// saying what is wrong. Once the registry has answered, a refused connection is a registry restarting: retried.
+// Issue 12: network mistakes are explained, not retried. TLS spoken to the real registry's plain-HTTP port (and plain
+// HTTP to a TLS one), a name under `.invalid` (RFC 2606: never resolves), a closed loopback port: each fails on its
+// first attempt with a message saying what is wrong. Once the registry has answered, a refused connection is a
+// registry restarting: retried.
 // Attempts are counted by the client's request statistics and the (injected, instant) sleeps, never timed.
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +10,7 @@ import { RegistryClient } from '../../src/registry/client.js'
 import { RegistryError } from '../../src/registry/errors.js'
 import { pushImage } from '../support/push.js'
 import { freePort, startRegistry, type TestRegistry } from '../support/registry.js'
+import { makeCa } from '../support/tls.js'
 
 let reg: TestRegistry
 beforeAll(async () => {
@@ -54,6 +56,21 @@ describe('on the first request', () => {
     expect(error.message).not.toMatch(/Gave up/)
     expect(attempts).toBe(1)
     expect(sleeps).toEqual([])
+  })
+
+  it('http:// to a TLS port: "use https://", one attempt', async () => {
+    const ca = await makeCa()
+    const tls = await startRegistry({ scheme: 'https', http: ca.registryHttp })
+    try {
+      const { error, attempts, sleeps } = await pingError(`http://127.0.0.1:${tls.port}`)
+      expect(error.status).toBe(400)
+      expect(error.message).toContain(`This port speaks HTTPS: use https://127.0.0.1:${tls.port} as registry`)
+      expect(attempts).toBe(1)
+      expect(sleeps).toEqual([])
+    } finally {
+      await tls.stop()
+      await ca.remove()
+    }
   })
 
   it('a name that does not resolve: says so, one attempt', async () => {
