@@ -11,7 +11,7 @@ import { cliMain } from '../../src/cli/main.js'
 import type { PlanJson } from '../support/action.js'
 import { recordArtifacts, recordSecret } from '../support/artifacts.js'
 import { startHtpasswdRegistry } from '../support/cli.js'
-import { makePassStore, type PassStore } from '../support/pass-store.js'
+import { makeGpgKey, type GpgKey, type PassStore } from '../support/pass-store.js'
 import { pushImage, resolveTag, type Target } from '../support/push.js'
 import type { TestRegistry } from '../support/registry.js'
 
@@ -21,6 +21,7 @@ const PASSWORD = 'alice-helper-Pa55word'
 let reg: TestRegistry
 let target: Target
 let host: string
+let key: GpgKey
 let pass: PassStore
 let work: string
 
@@ -28,12 +29,13 @@ beforeAll(async () => {
   recordSecret(PASSWORD, USER)
   ;({ reg, target } = await startHtpasswdRegistry(USER, PASSWORD))
   host = new URL(reg.url).host
-  pass = await makePassStore()
+  key = await makeGpgKey()
+  pass = await key.passStore()
   work = await mkdtemp(join(tmpdir(), 'registry-prune-credentials-'))
 }, 60_000)
 afterAll(async () => {
   await reg?.stop()
-  await pass?.remove()
+  await key?.remove()
   if (work) await rm(work, { recursive: true, force: true })
 })
 
@@ -105,6 +107,7 @@ describe('docker-credential-pass (a real helper)', () => {
     const run = await cli('store', ['--repositories', 'team/store'], { DOCKER_CONFIG: dir, ...pass.env })
     expect(run.code, run.stderr).toBe(0)
     expect(origin(run)).toEqual({ kind: 'found', used: `credsStore 'pass' in ${join(dir, 'config.json')}`, looked: [] })
+    expect(run.stderr).toContain(`Credentials: user "alice" from credsStore 'pass' in ${join(dir, 'config.json')}`)
     expect(await resolveTag(target, 'team/store', 'v1')).toBeUndefined()
     expect(await resolveTag(target, 'team/store', 'v2')).toBe(newer)
     expect(older).not.toBe(newer)
@@ -120,39 +123,33 @@ describe('docker-credential-pass (a real helper)', () => {
   })
 
   it('a helper without an entry for the registry: the refusal says where it looked and that nothing was sent', async () => {
-    const empty = await makePassStore()
-    try {
-      const dir = await dockerConfig('empty', { credsStore: 'pass' })
-      const run = await cli('empty', ['--repositories', 'team/store', '--dry-run'], { DOCKER_CONFIG: dir, ...empty.env })
-      expect(run.code).toBe(1)
-      expect(run.stderr).toContain(
-        `The registry refused anonymous access (no username/password given; looked in ${join(dir, 'config.json')} ` +
-          `(credsStore 'pass': no entry for ${host}; no auths entry for ${host}), `,
-      )
-      expect(run.stderr).toMatch(/containers\/auth\.json \(no file\): sent no credentials\); give username and password, or log in first \(docker login 127\.0\.0\.1:\d+\)/)
-      expect(run.stderr).not.toContain('check username and password')
-    } finally {
-      await empty.remove()
-    }
+    const empty = await key.passStore()
+    const dir = await dockerConfig('empty', { credsStore: 'pass' })
+    const run = await cli('empty', ['--repositories', 'team/store', '--dry-run'], { DOCKER_CONFIG: dir, ...empty.env })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(
+      `The registry refused anonymous access (no username/password given; looked in ${join(dir, 'config.json')} ` +
+        `(credsStore 'pass': no entry for ${host}; no auths entry for ${host}), `,
+    )
+    expect(run.stderr).toContain(
+      `containers/auth.json (no file): sent no credentials); give username and password, or log in first (docker login ${host})`,
+    )
+    expect(run.stderr).not.toContain('check username and password')
   })
 
   it('a stale login in the helper: the refusal names the helper it came from', async () => {
-    const stale = await makePassStore()
+    const stale = await key.passStore()
     const wrong = 'alice-STALE-helper-password'
     recordSecret(wrong, USER)
-    try {
-      stale.store(host, USER, wrong)
-      const dir = await dockerConfig('stale', { credHelpers: { [host]: 'pass' } })
-      const run = await cli('stale', ['--repositories', 'team/store', '--dry-run'], { DOCKER_CONFIG: dir, ...stale.env })
-      expect(run.code).toBe(1)
-      expect(run.stderr).toContain(
-        `The registry refused the user "alice" (credentials from credHelpers 'pass' in ${join(dir, 'config.json')}); ` +
-          `log in again (docker login ${host}) or give username and password`,
-      )
-      expect(run.stderr + run.stdout + run.plan).not.toContain(wrong)
-    } finally {
-      await stale.remove()
-    }
+    stale.store(host, USER, wrong)
+    const dir = await dockerConfig('stale', { credHelpers: { [host]: 'pass' } })
+    const run = await cli('stale', ['--repositories', 'team/store', '--dry-run'], { DOCKER_CONFIG: dir, ...stale.env })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(
+      `The registry refused the user "alice" (credentials from credHelpers 'pass' in ${join(dir, 'config.json')}); ` +
+        `log in again (docker login ${host}) or give username and password`,
+    )
+    expect(run.stderr + run.stdout + run.plan).not.toContain(wrong)
   })
 })
 
