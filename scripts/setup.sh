@@ -10,6 +10,8 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v rsync >/dev/null || need+=(rsync)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+# Real clients that make and push the images of test/integration/real-clients.test.ts.
+for client in skopeo umoci buildah podman; do command -v "$client" >/dev/null || need+=("$client"); done
 # A real credential helper for the credential tests: docker-credential-pass over pass over a throw-away GPG key.
 command -v docker-credential-pass >/dev/null || need+=(golang-docker-credential-helpers)
 command -v pass >/dev/null || need+=(pass)
