@@ -70,7 +70,11 @@ export function authJsonPaths(env: NodeJS.ProcessEnv, homeDir: () => string): st
  * "anonymous" then would hide the mistake. A helper that fails is not an error here: the search goes on, and the
  * failure is in `origin.looked` for the message a refusal gives.
  */
-export function findCredentials(registry: string, env: NodeJS.ProcessEnv, sources: CredentialSources): CredentialLookup {
+export function findCredentials(
+  registry: string,
+  env: NodeJS.ProcessEnv,
+  sources: CredentialSources,
+): CredentialLookup {
   const target = registryTarget(registry)
   const looked: string[] = []
   const files: { path: string; format: 'docker' | 'containers' }[] = [
@@ -87,7 +91,9 @@ export function findCredentials(registry: string, env: NodeJS.ProcessEnv, source
     const found = format === 'docker'
       ? fromDockerConfig(config, path, target, env, sources, notes)
       : fromAuths(config, path, target, 'containers', notes)
-    if (found) return { credentials: found.credentials, origin: { kind: 'found', used: `${found.source} in ${path}`, looked } }
+    if (found) {
+      return { credentials: found.credentials, origin: { kind: 'found', used: `${found.source} in ${path}`, looked } }
+    }
     looked.push(`${path} (${notes.join('; ')})`)
   }
   return { credentials: undefined, origin: { kind: 'none', looked } }
@@ -108,7 +114,11 @@ function registryTarget(registry: string): Target {
   const url = new URL(registry)
   const host = url.host.toLowerCase()
   const hub = DOCKER_HUB_HOSTS.has(host)
-  return { host: hub ? 'index.docker.io' : host, scheme: url.protocol.replace(':', ''), serverAddress: hub ? DOCKER_HUB_ADDRESS : host }
+  return {
+    host: hub ? 'index.docker.io' : host,
+    scheme: url.protocol.replace(':', ''),
+    serverAddress: hub ? DOCKER_HUB_ADDRESS : host,
+  }
 }
 
 function readConfig(path: string, readFile: (path: string) => string): Record<string, unknown> | undefined {
@@ -283,7 +293,8 @@ function runHelper(timeoutMs: number): NonNullable<CredentialSources['runHelper'
       maxBuffer: 1024 * 1024,
       stdio: ['pipe', 'pipe', 'ignore'],
     })
-    return { status: result.status, stdout: result.stdout ?? '', error: result.error as NodeJS.ErrnoException | undefined }
+    const error = result.error as NodeJS.ErrnoException | undefined
+    return { status: result.status, stdout: result.stdout ?? '', error }
   }
 }
 

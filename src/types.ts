@@ -7,7 +7,7 @@ export interface Settings {
   /** Base URL of the registry, without a trailing slash, e.g. `https://registry.example.com:5000`. */
   registry: string
   username: string
-  /** Also holds a password found in a docker config, credential helper or auth.json: it is a secret wherever it came from. */
+  /** Also a password found in a docker config, credential helper or auth.json: a secret wherever it came from. */
   password: string
   /** Where username and password came from, or where they were looked for (for messages; never a secret). */
   credentialOrigin?: CredentialOrigin | undefined

@@ -256,7 +256,9 @@ export class RegistryClient {
   /** Whose access was refused; for credentials the user did not type, where they came from or were looked for. */
   private refused(): string {
     const origin = this.options.credentialOrigin
-    if (this.options.username) return origin?.kind === 'found' ? `${this.who()} (credentials from ${origin.used})` : this.who()
+    if (this.options.username) {
+      return origin?.kind === 'found' ? `${this.who()} (credentials from ${origin.used})` : this.who()
+    }
     if (origin?.kind !== 'none') return this.who()
     const looked = origin.looked.length > 0 ? `looked in ${origin.looked.join(', ')}` : 'looked nowhere'
     return `anonymous access (no username/password given; ${looked}: sent no credentials)`

@@ -169,7 +169,8 @@ export function describeTransportError(error: unknown, url: URL): TransportFailu
     }
   }
   // OpenSSL reading an HTTP answer as a TLS record: the port speaks plain HTTP.
-  if ((code !== undefined && PLAIN_HTTP_CODES.has(code)) || /wrong version number|packet length too long/i.test(message)) {
+  const plainHttp = code !== undefined && PLAIN_HTTP_CODES.has(code)
+  if (plainHttp || /wrong version number|packet length too long/i.test(message)) {
     return {
       code,
       message: 'the TLS handshake got an answer that is not TLS (OpenSSL: wrong version number)',
