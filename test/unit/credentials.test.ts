@@ -12,6 +12,8 @@ import {
   type CredentialSources,
   type HelperAnswer,
 } from '../../src/credentials.js'
+import { parseSettings } from '../../src/inputs.js'
+import { redactor, secretsOf } from '../../src/redact.js'
 
 const auth = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString('base64')
 const NOT_FOUND: HelperAnswer = { status: 1, stdout: 'credentials not found in native keychain\n' }
@@ -243,5 +245,32 @@ describe('credential helpers', () => {
     dockerConfig({ credsStore: 'pass' })
     helpers['docker-credential-pass get https://index.docker.io/v1/'] = answer('hub', 'h')
     expect(find('https://index.docker.io').credentials?.username).toBe('hub')
+  })
+})
+
+describe('through parseSettings', () => {
+  const read = (values: Record<string, string>) => (name: string) => values[name]
+
+  test('a password from a helper is a secret of the settings, masked like a typed one', () => {
+    dockerConfig({ credsStore: 'pass' })
+    helpers['docker-credential-pass get registry.example.com:5000'] = answer('ci', 'helper-secret-value')
+    const settings = parseSettings(read({ registry: 'https://registry.example.com:5000' }), {}, sources())
+    expect(settings).toMatchObject({ username: 'ci', password: 'helper-secret-value' })
+    expect(settings.credentialOrigin).toMatchObject({ kind: 'found', used: expect.stringMatching(/^credsStore 'pass' in /) })
+    const secrets = secretsOf(settings)
+    expect(secrets).toContain('helper-secret-value')
+    expect(secrets).toContain(Buffer.from('ci:helper-secret-value').toString('base64'))
+    expect(redactor(secrets)('sent helper-secret-value')).toBe('sent ***')
+  })
+
+  test('given username and password: no file is read and no helper is run', () => {
+    dockerConfig({ credsStore: 'pass' })
+    const settings = parseSettings(
+      read({ registry: 'https://registry.example.com:5000', username: 'u', password: 'typed-password' }),
+      {},
+      sources(),
+    )
+    expect(calls).toEqual([])
+    expect(settings.credentialOrigin).toEqual({ kind: 'given' })
   })
 })
