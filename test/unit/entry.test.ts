@@ -6,13 +6,22 @@ const prune = vi.hoisted(() => vi.fn(async () => Promise.reject(new Error('stub 
 vi.mock('../../src/run.js', () => ({ run: prune }))
 
 let exitCode: typeof process.exitCode
+let signalListeners: Map<NodeJS.Signals, unknown[]>
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 beforeEach(() => {
   exitCode = process.exitCode
+  signalListeners = new Map(SIGNALS.map((s) => [s, process.listeners(s)]))
   prune.mockClear()
   vi.resetModules()
 })
 afterEach(() => {
   process.exitCode = exitCode
+  // run() installs SIGINT/SIGTERM handlers for the run; a failed run leaves them: remove them from the test worker.
+  for (const s of SIGNALS) {
+    for (const listener of process.listeners(s)) {
+      if (!signalListeners.get(s)?.includes(listener)) process.off(s, listener)
+    }
+  }
   vi.unstubAllEnvs()
   vi.restoreAllMocks()
 })
