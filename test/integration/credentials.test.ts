@@ -153,6 +153,24 @@ describe('docker-credential-pass (a real helper)', () => {
   })
 })
 
+describe('a helper that is not installed', () => {
+  it('is named in the refusal, and an inline entry of the same config is still used', async () => {
+    const dir = await dockerConfig('missing', { credsStore: 'registry-prune-not-installed' })
+    const refused = await cli('missing', ['--repositories', 'team/store', '--dry-run'], { DOCKER_CONFIG: dir })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(
+      "(credsStore 'registry-prune-not-installed': docker-credential-registry-prune-not-installed is not installed " +
+        `(not found on PATH); no auths entry for ${host})`,
+    )
+
+    const auth = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
+    await dockerConfig('missing', { credsStore: 'registry-prune-not-installed', auths: { [host]: { auth } } })
+    const run = await cli('missing-inline', ['--repositories', 'team/store', '--dry-run'], { DOCKER_CONFIG: dir })
+    expect(run.code, run.stderr).toBe(0)
+    expect(origin(run)).toMatchObject({ used: `auths["${host}"] in ${join(dir, 'config.json')}` })
+  })
+})
+
 describe('podman/skopeo auth.json', () => {
   it('REGISTRY_AUTH_FILE: its auths entry is used when the docker config has none', async () => {
     await twoImages('team/podman')
