@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parseSettings } from '../../src/inputs.js'
 import { run } from '../../src/run.js'
 import { spawn } from 'node:child_process'
+import { NODE24, runAction } from '../support/action.js'
 import { CLI_ENTRY, cleanEnv } from '../support/cli.js'
 import { linesLogger } from '../support/logger.js'
 import { startProxy, type Proxy } from '../support/proxy.js'
@@ -196,13 +197,13 @@ describe('fail closed on real shapes (issue 11)', () => {
       const day = String(i).padStart(2, '0')
       pushed.push(await pushImage(reg, 'app', `v${i}`, { layers: [`layer ${i}`], created: `2024-01-${day}T00:00:00Z` }))
     }
-    let child: ReturnType<typeof spawn> | undefined
+    const running: { child?: ReturnType<typeof spawn> } = {}
     let deletes = 0
     // Each DELETE takes a while, as on a busy registry; the job is cancelled while the third is on its way.
     const slowed = await proxy(reg.url, {
       answer: (req, res) => {
         if (req.method !== 'DELETE') return false
-        if (++deletes === 3) child?.kill('SIGTERM')
+        if (++deletes === 3) running.child?.kill('SIGTERM')
         setTimeout(() => {
           void fetch(`${reg.url}${req.url}`, { method: 'DELETE' }).then(async (answer) => {
             res.writeHead(answer.status).end(await answer.text())
@@ -212,15 +213,16 @@ describe('fail closed on real shapes (issue 11)', () => {
       },
     })
     const cwd = await mkdtemp(join(tmpdir(), 'registry-prune-sigterm-'))
-    child = spawn(
+    const child = spawn(
       process.execPath,
       [CLI_ENTRY, '--registry', slowed.url, '--repositories', 'app', '--keep-count', '2', '--keep-tags', ''],
       { cwd, env: cleanEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let stderr = ''
+    running.child = child
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
     child.stdout?.resume()
-    const code = await new Promise<number | null>((resolve) => child?.on('close', (c) => resolve(c)))
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
 
     expect(code, stderr).toBe(143)
     const plan = JSON.parse(await readFile(join(cwd, 'registry-prune-plan.json'), 'utf8')) as {
@@ -235,5 +237,49 @@ describe('fail closed on real shapes (issue 11)', () => {
     expect(gone.length).toBeLessThan(10)
     expect(images.filter((i) => i.outcome === 'not attempted').length).toBe(10 - gone.length)
     expect(stderr).toMatch(/SIGTERM received: starting no new deletion/)
+  })
+
+  it('a cancelled GitHub job (SIGINT, then SIGTERM): the Action exits 130 with summary, outputs and plan file', async () => {
+    const reg = await registry()
+    const pushed: Descriptor[] = []
+    for (let i = 1; i <= 12; i++) {
+      const day = String(i).padStart(2, '0')
+      pushed.push(await pushImage(reg, 'app', `v${i}`, { layers: [`layer ${i}`], created: `2024-01-${day}T00:00:00Z` }))
+    }
+    let action: ReturnType<typeof spawn> | undefined
+    let deletes = 0
+    const slowed = await proxy(reg.url, {
+      answer: (req, res) => {
+        if (req.method !== 'DELETE') return false
+        if (++deletes === 3) {
+          // What the runner does on cancel: SIGINT, and SIGTERM a little later (7.5 s there; sooner here).
+          action?.kill('SIGINT')
+          setTimeout(() => action?.kill('SIGTERM'), 100)
+        }
+        setTimeout(() => {
+          void fetch(`${reg.url}${req.url}`, { method: 'DELETE' }).then(async (answer) => {
+            res.writeHead(answer.status).end(await answer.text())
+          })
+        }, 300)
+        return true
+      },
+    })
+
+    const ran = await runAction(
+      { registry: slowed.url, repositories: 'app', 'keep-count': '2', 'keep-tags': '' },
+      {},
+      NODE24,
+      (child) => (action = child),
+    )
+
+    expect(ran.code, ran.stderr + ran.stdout).toBe(130)
+    const images = ran.plan?.repositories[0]?.images ?? []
+    const recorded = images.filter((i) => i.outcome === 'deleted').map((i) => i.digest).sort()
+    const gone: string[] = []
+    for (const d of pushed) if (!(await present(reg, 'app', d.digest))) gone.push(d.digest)
+    expect(recorded).toEqual(gone.sort())
+    expect(ran.outputs['deleted-count']).toBe(String(gone.length))
+    expect(ran.summary).toMatch(/interrupted|SIGINT/)
+    expect(ran.stdout).toMatch(/::error::registry-prune was interrupted by SIGINT/)
   })
 })
