@@ -16,6 +16,7 @@
 // printed, and an error about it never quotes it.
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { commandEnvironment } from './redact.js'
 import type { CredentialOrigin } from './types.js'
 
 export interface Credentials {
@@ -226,7 +227,8 @@ function fromHelper(
   }
   const program = `docker-credential-${name}`
   const run = sources.runHelper ?? runHelper(sources.helperTimeoutMs ?? 30_000)
-  const helperEnv = withoutOurSecrets(env)
+  // A helper needs its own environment (PATH, HOME, GNUPGHOME, ...), never the tool's secrets: as hooks (DECISIONS 27).
+  const helperEnv = commandEnvironment(env, []).env
   const ask = (address: string): Credentials | string => {
     const answer = run(program, 'get', address, helperEnv)
     const failed = helperFailure(program, answer, sources.helperTimeoutMs ?? 30_000)
@@ -298,10 +300,6 @@ function runHelper(timeoutMs: number): NonNullable<CredentialSources['runHelper'
   }
 }
 
-/** A helper needs its own environment (PATH, HOME, GNUPGHOME, ...), never the tool's inputs or secrets. */
-function withoutOurSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !/^(INPUT_|REGISTRY_PRUNE_)/i.test(key)))
-}
 
 /**
  * The `host[:port]` a config key names, as docker compares them: scheme and path dropped, lower case, a scheme's

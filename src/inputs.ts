@@ -7,7 +7,7 @@ import { homedir } from 'node:os'
 import { braceExpand, Minimatch } from 'minimatch'
 import { findCredentials, type CredentialSources } from './credentials.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
-import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
+import { checkGcCommand, GcCommandError } from './gc/command.js'
 import { hasGlobMagic } from './globs.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
 import type { CredentialOrigin, GcSettings, Settings } from './types.js'
@@ -72,6 +72,7 @@ export function parseSettings(
     failOnSkipped: parseBoolean('fail-on-skipped', value('fail-on-skipped')),
     untagged: parseChoice('untagged', value('untagged')) as Settings['untagged'],
     keepUntagged: parseWholeNumber('keep-untagged', value('keep-untagged'), 0, 100_000, '3'),
+    untaggedSource: parseChoice('untagged-source', value('untagged-source')) as Settings['untaggedSource'],
     shard: parseShard(value('shard')),
     prune: parseBoolean('prune', value('prune')),
     planFile: value('plan-file'),
@@ -305,7 +306,7 @@ const MAX_PATTERNS = 1000
 const MAX_PATTERN_LENGTH = 256
 const MAX_EXPANSIONS = 256
 // distribution-spec: path components of lower-case alphanumerics joined by `.`, `_`, `__` or dashes, split by `/`.
-const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
+export const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
 const PATTERN_CHARS: Record<GlobTarget, RegExp> = {
   repository: /[^a-z0-9._/*?[\]{}()!+@|,^\\-]/,
@@ -579,18 +580,25 @@ function checkKnownHosts(text: string): string {
   return text
 }
 
+/** The collector's own flags are refused in every run (DECISIONS 1, 28); the dry run's guard is checked with the mode. */
 function parseGcCommand(text: string): string {
-  const flag = deleteUntaggedWord(text)
-  if (flag !== undefined) {
+  if (text.trim() !== '') gcCommandCheck(text, false)
+  return text
+}
+
+function gcCommandCheck(text: string, dryRun: boolean): void {
+  try {
+    checkGcCommand(text, dryRun)
+  } catch (error) {
+    if (!(error instanceof GcCommandError)) throw error
     throw invalid(
       'gc-command',
       text,
-      'the collector without --delete-untagged or -m; to delete untagged manifests safely, use untagged: delete',
-      `'${flag}' deletes untagged manifests, and on Distribution 2.x that includes the platform manifests of every ` +
-        'multi-arch image in the registry (the tag still answers, but nothing pulls)',
+      'the collector\'s command line as one command, e.g. registry garbage-collect /etc/docker/registry/config.yml ' +
+        '(or garbage-collect: off)',
+      error.message,
     )
   }
-  return text
 }
 
 function parseStoragePath(text: string): string {
@@ -621,14 +629,7 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
         'private CA, or insecure-skip-tls-verify to check nothing.',
     )
   }
-  if (settings.untagged === 'delete' && (gc.mode === 'off' || gc.storagePath === '')) {
-    throw new InputError(
-      'untagged',
-      'Invalid untagged: delete without garbage-collect ssh or local and a storage-path: untagged manifests can ' +
-        'only be listed from the storage tree on the host. Expected garbage-collect: ssh or local, and storage-path ' +
-        '(or untagged: keep).',
-    )
-  }
+  checkUntaggedSource(settings)
   if (!settings.prune && gc.mode === 'off') {
     throw new InputError(
       'prune',
@@ -643,15 +644,47 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
         'shards. Expected an empty shard in the prune: false job.',
     )
   }
-  const dryRunCollector = settings.dryRun && gc.mode !== 'off' ? dryRunProblem(gc.command) : undefined
-  if (dryRunCollector) {
+  if (gc.mode !== 'off') gcCommandCheck(gc.command, settings.dryRun)
+  if (gc.mode === 'ssh') checkSsh(gc)
+}
+
+/** Issue 14: each listing of untagged manifests needs its way onto the registry host, checked before any request. */
+function checkUntaggedSource(settings: Settings): void {
+  const { gc, untaggedSource: source } = settings
+  if (settings.untagged === 'delete' && gc.mode === 'off') {
     throw new InputError(
-      'gc-command',
-      `Invalid gc-command '${gc.command}' for a dry run: ${dryRunCollector}. Expected the collector's command line, ` +
-        'e.g. registry garbage-collect /etc/docker/registry/config.yml (or garbage-collect: off for the dry run).',
+      'untagged',
+      'Invalid untagged: delete with garbage-collect: off: untagged manifests can only be listed on the registry ' +
+        'host (from the storage tree, or by the collector\'s dry run). Expected garbage-collect: ssh or local (or ' +
+        'untagged: keep).',
     )
   }
-  if (gc.mode === 'ssh') checkSsh(gc)
+  if (source === 'collector' && gc.mode === 'off') {
+    throw new InputError(
+      'untagged-source',
+      'Invalid untagged-source collector with garbage-collect: off: the collector runs on the registry host. ' +
+        'Expected garbage-collect: ssh or local with it.',
+    )
+  }
+  if (source === 'storage' && gc.storagePath === '') {
+    throw new InputError(
+      'untagged-source',
+      'Invalid untagged-source storage without storage-path: it lists the storage tree under storage-path. Expected ' +
+        "storage-path (the registry's storage root on the host), or untagged-source: collector for storage the " +
+        'host cannot list (s3, gcs, azure).',
+    )
+  }
+  // The collector's listing adds --dry-run --delete-untagged right after the garbage-collect word.
+  const collector = source === 'collector' || (source === 'auto' && gc.storagePath === '')
+  const problem = settings.untagged === 'delete' && collector ? dryRunProblem(gc.command) : undefined
+  if (problem) {
+    throw new InputError(
+      'gc-command',
+      `Invalid gc-command '${gc.command}' for listing untagged manifests with the collector: ${problem}. Expected ` +
+        "the collector's command line, e.g. registry garbage-collect /etc/docker/registry/config.yml (or " +
+        'storage-path with untagged-source: storage).',
+    )
+  }
 }
 
 function checkSsh(gc: GcSettings): void {

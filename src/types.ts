@@ -27,6 +27,8 @@ export interface Settings {
   failOnSkipped: boolean
   untagged: 'keep' | 'delete'
   keepUntagged: number
+  /** Where untagged manifests are listed (issue 14); auto: the storage tree where storage-path is given and readable. */
+  untaggedSource: 'auto' | UntaggedListingSource
   /** `i/n`, counting from 1; undefined = all repositories. */
   shard: { index: number; total: number } | undefined
   /** false: skip inventory/plan/apply, run only garbage collection (the final job after shards). */
@@ -45,6 +47,15 @@ export type CredentialOrigin =
   | { kind: 'given' }
   | { kind: 'found'; used: string; looked: string[] }
   | { kind: 'none'; looked: string[] }
+
+/** storage: the revisions in the storage tree under storage-path. collector: `garbage-collect --dry-run --delete-untagged`. */
+export type UntaggedListingSource = 'storage' | 'collector'
+
+/** Which listing of untagged manifests a run used, and how many untagged manifests it gave in the repositories read. */
+export interface UntaggedListingReport {
+  source: UntaggedListingSource
+  candidates: number
+}
 
 export interface GcSettings {
   mode: 'off' | 'ssh' | 'local'
@@ -208,6 +219,8 @@ export interface RunResult {
   warnings: string[]
   /** Set when a signal cut the run short (DECISIONS 26): the front door exits 130 (SIGINT) or 143 (SIGTERM). */
   interrupted?: 'SIGINT' | 'SIGTERM'
+  /** With untagged: delete, where the untagged manifests were listed and how many; undefined when they were not. */
+  untaggedListing?: UntaggedListingReport
 }
 
 /** What a front door gives `run`: where to log, and the clock. */

@@ -1,4 +1,5 @@
 // Small formatting helpers shared by the Markdown, text and JSON reports.
+import type { UntaggedListingReport } from '../types.js'
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -9,6 +10,13 @@ export function formatBytes(bytes: number): string {
     unit++
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** Which listing of untagged manifests was used and what it gave (issue 14), e.g. `4, listed by the collector (…)`. */
+export function untaggedListingText({ source, candidates }: UntaggedListingReport): string {
+  return source === 'collector'
+    ? `${candidates}, listed by the collector (garbage-collect --dry-run --delete-untagged)`
+    : `${candidates}, listed from the storage tree (storage-path)`
 }
 
 /** `sha256:0123456789ab…`: enough to tell digests apart in a table. */

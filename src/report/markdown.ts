@@ -1,7 +1,7 @@
 // The job summary (GitHub) and the summary artifact (GitLab): Markdown with HTML, every registry value escaped,
 // always under GitHub's 1 MiB limit (a larger summary is dropped whole).
-import type { RunResult } from '../types.js'
-import { escapeMarkdown as esc, formatBytes, formatTime, shortDigest } from './format.js'
+import type { RunResult, UntaggedListingReport } from '../types.js'
+import { escapeMarkdown as esc, formatBytes, formatTime, shortDigest, untaggedListingText } from './format.js'
 import { isImage, outcomes, totals, type RepositoryOutcome, type Totals } from './outcome.js'
 
 export const SUMMARY_LIMIT = 1024 * 1024
@@ -17,7 +17,7 @@ export function toMarkdown(result: RunResult): string {
     dry ? '> [!NOTE]\n> **Dry run**: nothing was deleted. This is exactly what a real run would do.' : '',
     ...result.failures.map((f) => `> [!CAUTION]\n> ${esc(f)}`),
     ...[...result.warnings, ...(result.gc?.warnings ?? [])].map((w) => `> [!WARNING]\n> ${esc(w)}`),
-    totalsTable(t, dry),
+    totalsTable(t, dry, result.untaggedListing),
     gcSection(result, t),
     repositoryTable(repos, dry),
   ].filter(Boolean)
@@ -35,12 +35,13 @@ export function toMarkdown(result: RunResult): string {
   return text
 }
 
-function totalsTable(t: Totals, dry: boolean): string {
+function totalsTable(t: Totals, dry: boolean, listing?: UntaggedListingReport): string {
   const rows = [
     ['Repositories inventoried', String(t.repositories)],
     ['Repositories skipped (nothing deleted there)', String(t.repositoriesSkipped)],
     [dry ? 'Images that would be deleted' : 'Images deleted', String(t.imagesDeleted)],
     ['… of which untagged', `${t.untaggedDeleted} (${formatBytes(t.untaggedBytes)})`],
+    ...(listing ? [['Untagged manifests found', untaggedListingText(listing)]] : []),
     ['Images kept', String(t.imagesKept)],
     ['Manifests deleted (with children and signatures)', String(t.manifestsDeleted)],
     ['Reclaimable (estimate from the plan)', formatBytes(t.reclaimableBytes)],

@@ -2,7 +2,7 @@
 // Plain text; every value that came from the registry has its control characters replaced, so a hostile tag cannot
 // drive the terminal.
 import type { RunResult } from '../types.js'
-import { formatBytes, formatTime, shortDigest } from './format.js'
+import { formatBytes, formatTime, shortDigest, untaggedListingText } from './format.js'
 import { isImage, outcomes, totals, type Outcome, type RepositoryOutcome } from './outcome.js'
 
 type Row = RepositoryOutcome['manifests'][number]
@@ -40,6 +40,7 @@ export function toText(result: RunResult): string {
     row('Repositories skipped (nothing deleted there)', String(t.repositoriesSkipped)),
     row(dry ? 'Images that would be deleted' : 'Images deleted', String(t.imagesDeleted)),
     row('  of which untagged', `${t.untaggedDeleted} (${formatBytes(t.untaggedBytes)})`),
+    ...(result.untaggedListing ? [row('Untagged manifests found', untaggedListingText(result.untaggedListing))] : []),
     row('Images kept', String(t.imagesKept)),
     row(dry ? 'Manifests that would be deleted (all kinds)' : 'Manifests deleted (all kinds)', String(t.manifestsDeleted)),
     row('Reclaimable (estimate from the plan)', formatBytes(t.reclaimableBytes)),

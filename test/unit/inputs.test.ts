@@ -45,6 +45,7 @@ describe('defaults', () => {
       failOnSkipped: true,
       untagged: 'keep',
       keepUntagged: 0,
+      untaggedSource: 'auto',
       shard: undefined,
       prune: true,
       planFile: 'registry-prune-plan.json',
@@ -156,9 +157,10 @@ describe('rules and combinations that are allowed', () => {
     expect(parse({ prune: 'false', 'garbage-collect': 'local' }).prune).toBe(false)
   })
 
-  test('a gc-command with other flags that are not -m passes', () => {
-    const command = 'docker run --rm -it -v /srv/registry:/var/lib/registry registry:2 garbage-collect -d /c.yml'
+  test('a gc-command with other programs\' flags passes: only the collector\'s -m and -d are refused', () => {
+    const command = 'docker run --rm -it -m 1g -v /srv/registry:/var/lib/registry registry:2 garbage-collect /c.yml'
     expect(parse({ 'gc-command': command }).gc.command).toBe(command)
+    expect(() => parse({ 'gc-command': `${command} -d` })).toThrow(/'-d'/)
   })
 })
 
