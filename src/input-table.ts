@@ -39,9 +39,10 @@ const INPUT_LIST = [
     name: 'username',
     default: '',
     description:
-      'User name for Basic or token auth. When username and password are both empty, the credentials that ' +
-      'docker login left for this registry in $DOCKER_CONFIG/config.json (or ~/.docker/config.json) are used, ' +
-      'else none.',
+      'User name for Basic or token auth. When username and password are both empty, the login already made on ' +
+      "the machine is used: docker's credHelpers, credsStore or auths in $DOCKER_CONFIG/config.json (or " +
+      "~/.docker/config.json), then podman's auth.json ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, " +
+      '~/.config/containers/auth.json); else none.',
   },
   { name: 'password', default: '', secret: true, description: 'Password or token for username. Masked.' },
   {

@@ -5,12 +5,12 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { braceExpand, Minimatch } from 'minimatch'
-import { findDockerCredentials } from './docker-config.js'
+import { findCredentials, type CredentialSources } from './credentials.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
 import { checkGcCommand, GcCommandError } from './gc/command.js'
 import { hasGlobMagic } from './globs.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
-import type { GcSettings, Settings } from './types.js'
+import type { CredentialOrigin, GcSettings, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
 
 export { INPUTS, OUTPUTS, type InputKind, type InputName, type InputSpec, type OutputSpec } from './input-table.js'
@@ -25,18 +25,20 @@ export class InputError extends Error {
   }
 }
 
-/** File access, injectable so tests stay pure. */
+/** File access (and credential helpers), injectable so tests stay pure. */
 export interface SettingsFiles {
   /** Returns a file's text (UTF-8); throws with `code: 'ENOENT'` when it does not exist. */
   readFile?: (path: string) => string
   homeDir?: () => string
+  runHelper?: CredentialSources['runHelper']
 }
 
 /**
  * Validates every raw input and returns the settings for a run. `read` returns the raw value of an input, or
  * `undefined` (or '') when it was not given: the table default applies then, except that '' is a value of its own
  * for inputs marked `explicitEmpty`. Throws `InputError` for the first input that is wrong. Reads files only for a
- * `ca-cert` path and the docker config; sends nothing anywhere.
+ * `ca-cert` path and the credential files, and runs the credential helper they name when no username is given (see
+ * credentials.ts); sends nothing anywhere itself.
  */
 export function parseSettings(
   read: (name: string) => string | undefined,
@@ -80,9 +82,15 @@ export function parseSettings(
 
   // Files last: every mistake that needs no file is reported first, whatever the files hold.
   settings.caCert = parseCaCert(value('ca-cert'), readFile)
-  const credentials = resolveCredentials(settings, env, { readFile, homeDir })
+  const { credentials, origin } = resolveCredentials(settings, env, {
+    readFile,
+    homeDir,
+    helperTimeoutMs: settings.requestTimeoutMs,
+    ...(files.runHelper ? { runHelper: files.runHelper } : {}),
+  })
   settings.username = credentials.username
   settings.password = credentials.password
+  settings.credentialOrigin = origin
   return settings
 }
 
@@ -448,13 +456,14 @@ function parseCaCert(text: string, readFile: (path: string) => string): string |
   return `${blocks.join('\n')}\n`
 }
 
-const BOTH_OR_NEITHER = 'both username and password, or neither (to use the docker config, or no credentials)'
+const BOTH_OR_NEITHER =
+  'both username and password, or neither (to use a docker or podman login, or no credentials)'
 
 function resolveCredentials(
   settings: Settings,
   env: NodeJS.ProcessEnv,
-  files: Required<SettingsFiles>,
-): { username: string; password: string } {
+  sources: CredentialSources,
+): { credentials: { username: string; password: string }; origin: CredentialOrigin } {
   const { username, password } = settings
   if (username !== '' && password === '') {
     throw new InputError('password', `Missing password: username is set. Expected ${BOTH_OR_NEITHER}.`)
@@ -463,27 +472,34 @@ function resolveCredentials(
     throw new InputError('username', `Missing username: password is set. Expected ${BOTH_OR_NEITHER}.`)
   }
   let credentials = { username, password }
+  let origin: CredentialOrigin = { kind: 'given' }
   if (username === '') {
     try {
-      credentials = findDockerCredentials(settings.registry, env, files) ?? credentials
+      const found = findCredentials(settings.registry, env, sources)
+      credentials = found.credentials ?? credentials
+      origin = found.origin
     } catch (error) {
       throw new InputError(
         'username',
-        `${(error as Error).message} Expected username and password, or a docker config that holds them.`,
+        `${(error as Error).message} Expected username and password, or a login file that holds them.`,
       )
     }
   }
   // Basic auth cannot carry a colon in the user name (RFC 7617), and a line break would split a header.
+  const from = origin.kind === 'found' ? ` (from ${origin.used})` : ''
   if (credentials.username.includes(':') || FORBIDDEN_LINE.test(credentials.username)) {
     throw new InputError(
       'username',
-      'Invalid username: it contains a colon or control characters. Expected a user name without them.',
+      `Invalid username${from}: it contains a colon or control characters. Expected a user name without them.`,
     )
   }
   if (FORBIDDEN_LINE.test(credentials.password)) {
-    throw new InputError('password', 'Invalid password: it contains control characters. Expected one line of text.')
+    throw new InputError(
+      'password',
+      `Invalid password${from}: it contains control characters. Expected one line of text.`,
+    )
   }
-  return credentials
+  return { credentials, origin }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

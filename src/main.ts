@@ -1,4 +1,6 @@
 // The GitHub Action front door: inputs from `INPUT_*`, logs in groups, the job summary and step outputs.
+// As in actions/typescript-action, this module only exports `run()` and index.ts calls it, so tools that import the
+// entry module and call `run` themselves (`npx @github/local-action . src/main.ts .env`) run the Action too.
 import * as core from '@actions/core'
 import { context } from '@actions/github'
 import { INPUTS, parseSettings } from './inputs.js'
@@ -6,7 +8,7 @@ import { EXIT_ON_SIGNAL, interruptOnSignals } from './interrupt.js'
 import { redactingLogger, redactor, secretsOf } from './redact.js'
 import { toMarkdown } from './report/markdown.js'
 import { outputs } from './report/outcome.js'
-import { run } from './run.js'
+import { run as prune } from './run.js'
 import type { Logger } from './types.js'
 
 const githubLogger: Logger = {
@@ -17,7 +19,7 @@ const githubLogger: Logger = {
   group: (name, body) => core.group(name, body),
 }
 
-export async function main(): Promise<void> {
+export async function run(): Promise<void> {
   // Mask secrets before anything can print them, even an error about another input.
   const rawSecrets = INPUTS.filter((i) => i.secret).map((i) => core.getInput(i.name))
   for (const secret of rawSecrets) if (secret) core.setSecret(secret)
@@ -32,7 +34,7 @@ export async function main(): Promise<void> {
     for (const secret of secrets) core.setSecret(secret)
     redact = redactor(secrets)
     const interrupt = interruptOnSignals((message) => core.warning(message))
-    const result = await run(settings, {
+    const result = await prune(settings, {
       log: redactingLogger(githubLogger, redact),
       now: Date.now,
       signal: interrupt.signal,

@@ -29,6 +29,9 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   if (settings.insecureSkipTlsVerify) {
     log.warning('insecure-skip-tls-verify is on: the registry\'s TLS certificate is not checked. Prefer ca-cert.')
   }
+  const origin = settings.credentialOrigin
+  if (origin?.kind === 'found') log.info(`Credentials: user ${JSON.stringify(settings.username)} from ${origin.used}`)
+  if (origin?.kind === 'none') log.debug(`No credentials for the registry; looked in ${origin.looked.join(', ')}`)
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   try {
     await checkPlanFileWritable(settings.planFile) // fail early on an unwritable path, before anything is deleted

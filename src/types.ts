@@ -7,7 +7,10 @@ export interface Settings {
   /** Base URL of the registry, without a trailing slash, e.g. `https://registry.example.com:5000`. */
   registry: string
   username: string
+  /** Also a password found in a docker config, credential helper or auth.json: a secret wherever it came from. */
   password: string
+  /** Where username and password came from, or where they were looked for (for messages; never a secret). */
+  credentialOrigin?: CredentialOrigin | undefined
   /** Include globs and `!`-prefixed exclude globs over repository names. */
   repositories: string[]
   keepCount: number
@@ -34,6 +37,16 @@ export interface Settings {
   planFile: string
   gc: GcSettings
 }
+
+/**
+ * Where the registry credentials came from: the `username`/`password` inputs, a login found on the machine (`used`
+ * says which: `credHelpers 'pass' in /home/u/.docker/config.json`), or none. `looked` lists each place looked in
+ * before, with what it held: `/home/u/.docker/config.json (credsStore 'pass': no entry for host:5000)`.
+ */
+export type CredentialOrigin =
+  | { kind: 'given' }
+  | { kind: 'found'; used: string; looked: string[] }
+  | { kind: 'none'; looked: string[] }
 
 /** storage: the revisions in the storage tree under storage-path. collector: `garbage-collect --dry-run --delete-untagged`. */
 export type UntaggedListingSource = 'storage' | 'collector'
