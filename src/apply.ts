@@ -128,8 +128,12 @@ async function applyRepository(
       if (spared.has(m.digest)) continue
       const outcome = await client.deleteManifest(name, m.digest)
       result.deleted.push(m.digest)
+      log.progress?.tick('deletions')
       const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
-      log.info(`${outcome === 'gone' ? 'already gone' : 'deleted'}: ${name}@${m.digest}${tags}`)
+      // A line per deletion is for debugging (the log gets the phase's figures, the report every manifest); one that
+      // someone else deleted first is worth a line.
+      if (outcome === 'gone') log.info(`already gone: ${name}@${m.digest}${tags}`)
+      else log.debug(`deleted: ${name}@${m.digest}${tags}`)
     }
   } catch (error) {
     if (stopsApply(error)) {
@@ -156,6 +160,7 @@ export async function apply(
   const todo = plan.repositories.filter((r) => !r.skipped && r.manifests.some((m) => m.decision === 'delete'))
   const results = new Map<string, RepositoryApplyResult>()
   const stop: Stop = {}
+  log.progress?.tick('deletions-total', todo.reduce((n, r) => n + r.manifests.filter((m) => m.decision === 'delete').length, 0))
   await forEachLimited(todo, settings.concurrency, async (repository) => {
     if (stop.error) return
     results.set(repository.name, await applyRepository(client, repository, settings, log, stop))

@@ -5,4 +5,9 @@ import './shim.js'
 import { cliMain } from './cli/main.js'
 
 // exitCode, not exit(): stdout may be a pipe still draining the report.
-process.exitCode = await cliMain(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env })
+process.exitCode = await cliMain(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+})

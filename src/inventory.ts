@@ -128,6 +128,7 @@ export async function inventoryRepository(
     const tags = await client.tags(name)
     await forEachLimited(tags, settings.concurrency, async (tag) => {
       repo.tags.set(tag, (await readManifest(client, repo, tag)).digest)
+      log.progress?.tick('tags')
     })
     const children = [...repo.manifests.values()].flatMap((m) => m.children)
     await readManifests(client, repo, children, { concurrency: settings.concurrency })
@@ -209,8 +210,10 @@ export async function readRepositories(
   const names = await repositoryNames(client, settings)
   const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
   log.info(`${names.length} repositories to read${shard}`)
+  log.progress?.tick('repositories-total', names.length)
   // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
   await forEachLimited(names, settings.concurrency, async (name) => {
     await each(await inventoryRepository(client, name, settings, dates, log))
+    log.progress?.tick('repositories')
   })
 }

@@ -3,6 +3,7 @@ import * as core from '@actions/core'
 import { context } from '@actions/github'
 import { INPUTS, parseSettings } from './inputs.js'
 import { redactingLogger, redactor, secretsOf } from './redact.js'
+import { ProgressMeter, progressInterval, withProgress } from './progress.js'
 import { toMarkdown } from './report/markdown.js'
 import { outputs } from './report/outcome.js'
 import { run } from './run.js'
@@ -30,10 +31,15 @@ export async function main(): Promise<void> {
     const secrets = secretsOf(settings)
     for (const secret of secrets) core.setSecret(secret)
     redact = redactor(secrets)
-    const result = await run(settings, { log: redactingLogger(githubLogger, redact), now: Date.now })
+    // Phases stay in the main log with a progress line every 10 s; only detail (the collector's output) is grouped.
+    const log = withProgress(redactingLogger(githubLogger, redact), new ProgressMeter(Date.now), {
+      live: false,
+      intervalMs: progressInterval(process.env),
+    })
+    const result = await run(settings, { log, now: Date.now })
 
     const footer = context.runId ? `\n<sub>${context.workflow} run #${context.runNumber}</sub>\n` : ''
-    await core.summary.addRaw(redact(toMarkdown(result) + footer)).write()
+    await core.summary.addRaw(redact(toMarkdown(result, { finishedAt: Date.now() }) + footer)).write()
     for (const [name, value] of Object.entries(outputs(result))) core.setOutput(name, value)
     if (result.failures.length > 0) {
       core.setFailed(redact(`registry-prune finished with problems:\n- ${result.failures.join('\n- ')}`))

@@ -38,6 +38,7 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   try {
     const { planned, sizes, warnings } = await inventoryAndPlan(settings, client, shell, io)
+    if (settings.prune && !settings.dryRun) await io.confirm?.(planned) // throws when declined: nothing deleted yet
     await writeFile(settings.planFile, '') // fail early on an unwritable path, before anything is deleted
     const storage = shell ? await measureStorage(shell, settings, log) : { storageBytesBefore: undefined }
     const applied = settings.prune && !settings.dryRun ? await log.group('Delete', () => apply(client, planned, settings, log)) : undefined

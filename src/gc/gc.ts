@@ -1,4 +1,5 @@
 // Garbage collection, once per run after all deletions: connect first, measure, collect, measure again.
+import { formatBytesExact, plural } from '../report/format.js'
 import type { GcResult, GcSettings, Logger } from '../types.js'
 import { collectorCommand, deletedBlobs, parseCollectorOutput } from './collector.js'
 import { connectSsh, localShell, type Shell } from './shell.js'
@@ -79,7 +80,8 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
   }
 
   const mode = gc.mode === 'local' ? 'local' : 'ssh'
-  return log.group('Garbage collection', async () => {
+  // The collector's output (a line per blob marked) stays in the collapsed group; its figures go after it.
+  const outcome = await log.group('Garbage collection', async (): Promise<GcOutcome> => {
     // An unreadable storage-path costs the du measurement, not the run: the blob sizes still count what GC freed.
     const measureOrWarn = async (): Promise<number | undefined> => {
       try {
@@ -100,7 +102,7 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
     try {
       if (!dryRun && gc.beforeCommand) await runHook(shell, 'gc-before-command', gc.beforeCommand, log)
       log.info(`$ ${command}`)
-      const result = await shell.run(command, (_stream, line) => log.info(line))
+      const result = await log.group(`Collector output (${command})`, () => shell.run(command, (_stream, line) => log.info(line)))
       if (result.code !== 0) throw collectorFailure(shell, command, result.code, result.stderr)
       output = parseCollectorOutput(result.stdout, result.stderr)
     } catch (e) {
@@ -145,11 +147,6 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
         )
       }
     }
-    log.info(
-      dryRun
-        ? `Dry run: ${output.eligibleBlobs.length} blobs are already eligible for deletion; nothing was deleted.`
-        : `Deleted ${blobsDeleted.length} blobs; ${reclaimedBytes} bytes reclaimed (measured by ${measuredBy}).`,
-    )
     return {
       mode,
       dryRun,
@@ -167,4 +164,11 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
       blobsEligibleDigests: output.eligibleBlobs,
     }
   })
+  log.info(
+    dryRun
+      ? `Garbage collection (dry run): ${plural(outcome.blobsEligibleDigests.length, 'blob')} already eligible for deletion; nothing was deleted.`
+      : `Garbage collection: ${plural(outcome.blobsDeleted.length, 'blob')} deleted; ${formatBytesExact(outcome.reclaimedBytes)} ` +
+        `reclaimed (measured by ${outcome.measuredBy === 'du' ? 'du' : 'the sizes of the deleted blobs'}).`,
+  )
+  return outcome
 }
