@@ -87,6 +87,7 @@ export interface ProgressOptions {
 export function withProgress(log: Logger, meter: ProgressMeter, options: ProgressOptions): Logger {
   const intervalMs = options.intervalMs ?? PROGRESS_INTERVAL_MS
   let inPhase = false
+  let detail = 0
   return {
     info: (m) => log.info(m),
     warning: (m) => log.warning(m),
@@ -94,11 +95,19 @@ export function withProgress(log: Logger, meter: ProgressMeter, options: Progres
     debug: (m) => log.debug(m),
     progress: meter,
     async group(name, body) {
-      if (inPhase) return log.group(name, body)
+      if (inPhase) {
+        // Detail: its lines are collapsed in CI, so progress lines would be hidden there; the phase's end line says it.
+        detail++
+        try {
+          return await log.group(name, body)
+        } finally {
+          detail--
+        }
+      }
       inPhase = true
       log.info(`== ${name}`)
       meter.startPhase(name)
-      const timer = options.live ? undefined : setInterval(() => log.info(meter.status()), intervalMs)
+      const timer = options.live ? undefined : setInterval(() => detail === 0 && log.info(meter.status()), intervalMs)
       timer?.unref()
       try {
         const result = await body()

@@ -163,7 +163,7 @@ function repositoryTable(repos: RepositoryOutcome[], dry: boolean, planFile: str
   if (repos.length === 0) return '_No repository matched `repositories`._'
   const sorted = byBytes(repos)
   const sum = sorted.reduce((s, r) => s + r.figures.bytes, 0)
-  const head = `| repository | ${dry ? 'would free' : 'frees'} (shared layers included) | share | ${dry ? 'would delete' : 'deleted'} | kept | note |`
+  const head = `| repository | size of ${dry ? 'images to delete' : 'deleted images'} | share | ${dry ? 'would delete' : 'deleted'} | kept | note |`
   const rows = sorted.slice(0, REPOSITORY_ROWS).map(({ repo: { plan, error }, figures }) => {
     const share = sum > 0 ? figures.bytes / sum : 0
     const note = [plan.skipped && `skipped, nothing deleted: ${plan.skipped}`, error, ...plan.notes].filter(Boolean).join('; ')
@@ -172,7 +172,16 @@ function repositoryTable(repos: RepositoryOutcome[], dry: boolean, planFile: str
       figures.kept,
     )} | ${esc(note)} |`
   })
-  const lines = ['### Repositories, by bytes', '', head, '| --- | ---: | --- | ---: | ---: | --- |', ...rows]
+  const lines = [
+    '### Repositories, by bytes',
+    '',
+    head,
+    '| --- | ---: | --- | ---: | ---: | --- |',
+    ...rows,
+    '',
+    '_Size: what the deleted manifests reference, layers shared between them counted in each; the estimate above ' +
+      'counts each blob once, and only blobs nothing kept uses._',
+  ]
   if (sorted.length > REPOSITORY_ROWS) {
     lines.push('', `_${plural(sorted.length - REPOSITORY_ROWS, 'more repository', 'more repositories')} not shown ` +
       `(the smallest): every repository is in the plan file ${codeSpan(planFile)}._`)

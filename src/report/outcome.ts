@@ -99,14 +99,17 @@ export function repositoryDescription(plan: RepositoryPlan): string {
   return plan.order === 'created' ? 'ordered by created time' : 'ordered by tag name (some images have no usable created date)'
 }
 
-/** Images deleted (or to delete) and kept in one repository, and the bytes their manifests reference. */
+/**
+ * Images deleted (or to delete) and kept in one repository, and the bytes the deleted ones reference (a layer shared by
+ * two of them counts twice). An index's size already holds its children's, so children add nothing.
+ */
 export function repositoryFigures({ manifests }: RepositoryOutcome): { deleted: number; kept: number; bytes: number } {
   let deleted = 0
   let kept = 0
   let bytes = 0
   for (const { manifest, outcome } of manifests) {
     const removed = gone(outcome)
-    if (removed) bytes += manifest.size
+    if (removed && manifest.role !== 'child') bytes += manifest.size
     if (isImage(manifest) && removed) deleted++
     else if (isImage(manifest)) kept++
   }
