@@ -19,7 +19,8 @@ export interface CliLogger extends Logger {
 export type Ci = 'gitlab' | 'github' | undefined
 
 export function ciOf(env: NodeJS.ProcessEnv): Ci {
-  if (env.GITLAB_CI === 'true') return 'gitlab'
+  // gitlab-ci-local (which runs pipelines locally and renders sections as GitLab does) sets GITLAB_CI=false.
+  if (env.GITLAB_CI === 'true' || (env.GITLAB_CI === 'false' && env.CI_JOB_ID !== undefined)) return 'gitlab'
   if (env.GITHUB_ACTIONS === 'true') return 'github'
   return undefined
 }

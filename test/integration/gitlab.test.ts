@@ -163,9 +163,16 @@ describe('the GitLab component in a gitlab-ci-local pipeline', () => {
     expect(summary).toContain('team/tools/cli')
     expect(summary).not.toContain('Dry run')
 
-    // The readable report sits in the collapsible section (gitlab-ci-local prints its markers as <name>_started).
+    // The readable report is the log's last section (gitlab-ci-local prints its markers as <name>_started), its
+    // headline first, and the headline is the log's last line too (issue 12).
     const log = run.logs[JOB]!
-    expect(log).toMatch(/registry_prune_summary_started\n[\s\S]*Images deleted\s+4\n[\s\S]*registry_prune_summary took/)
+    expect(log).toMatch(/registry_prune_summary_started\n[^\n]*registry-prune: [^\n]* · 4 images deleted, 6 kept · 3 repositories · [^\n]*\n[\s\S]*Images deleted\s+4\n[\s\S]*registry_prune_summary took/)
+    const last = log.trimEnd().split('\n').filter((l) => !/Job succeeded|^\S+ \$ |finished in|^\s*$/.test(l)).at(-1)
+    expect(last).toMatch(/registry-prune: .* reclaimable \(estimate; freed once the registry's garbage collector runs\) · 4 images deleted/)
+    expect(log).toMatch(/Inventory done in .*: 3\/3 repositories/)
+    // No GitHub-only syntax anywhere a GitLab user looks.
+    for (const text of [log, summary]) expect(text).not.toMatch(/::group::|::endgroup::|```mermaid|::warning::/)
+    expect(summary.split('\n').filter(Boolean)[1]).toMatch(/^\*\*.* reclaimable\*\* .* · 4 images deleted, 6 kept · 3 repositories · /)
 
     // Acceptance 3: no secret in the job log, gitlab-ci-local's output, or any artifact.
     const basic = Buffer.from(`ci:${PASSWORD}`).toString('base64')
