@@ -17,7 +17,7 @@ import {
 } from '../support/cli.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import type { Target } from '../support/push.js'
-import type { TestRegistry } from '../support/registry.js'
+import { REGISTRY_BIN, type TestRegistry } from '../support/registry.js'
 import { recordArtifacts, recordSecret } from '../support/artifacts.js'
 import { decisions } from '../support/action.js'
 
@@ -180,6 +180,25 @@ describe('the GitLab component in a gitlab-ci-local pipeline', () => {
     expect(Object.keys(run.artifacts).length).toBeGreaterThanOrEqual(3)
     expect(everything).not.toContain(PASSWORD)
     expect(everything).not.toContain(basic)
+  })
+
+  it('the collector output is a collapsed section of the job log, outside which no blob is named', { timeout: 120_000 }, async () => {
+    const dir = await project({
+      include: [{ local: 'templates/registry-prune.yml', inputs: { as: JOB, registry: reg.url, username: 'ci',
+        'password-variable': 'TEST_REGISTRY_PASSWORD', 'keep-count': 2, 'dry-run': true, 'garbage-collect': 'local',
+        'gc-command': `${REGISTRY_BIN} garbage-collect ${reg.configPath}`, 'storage-path': reg.storage,
+        cli: `node ${CLI_ENTRY}` } }],
+    })
+    const run = await runPipeline(dir, { TEST_REGISTRY_PASSWORD: PASSWORD })
+    expect(run.code, run.output).toBe(0)
+    const log = run.logs[JOB]!
+    // gitlab-ci-local prints a section's markers as `<name>_started` ... `<name> took` (the CLI tests check the title).
+    const section = /(registry_prune_\d+)_started\n([\s\S]*?)\n[^\n]*\1 took/.exec(log)
+    expect(section, log).not.toBeNull()
+    expect(section![2]).toMatch(/marking (blob|manifest) sha256:/)
+    expect(log.replace(section![0], '')).not.toMatch(/marking (blob|manifest)|blob eligible for deletion/)
+    expect(log).toMatch(/Garbage collection \(dry run\): \d+ blobs? already eligible for deletion; nothing was deleted\./)
+    expect(log).not.toContain('::group::')
   })
 
   it('a secret written where the variable name belongs fails the job without printing it', { timeout: 60_000 }, async () => {
