@@ -98,7 +98,7 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
 
   if (args.json) await writeJson(result, stdout, redact)
   else if (args.quiet) stdout.write(`${redact(resultLine(result, { finishedAt }))}\n`)
-  else stdout.write(redact(toText(result, { finishedAt })))
+  else stdout.write(redact(toText(result, { finishedAt, paint: palette(colorEnabled(env, stdout as { isTTY?: boolean })) })))
   try {
     if (args.summaryFile !== undefined) await writeFile(args.summaryFile, redact(toMarkdown(result, { finishedAt })))
     if (args.dotenvFile !== undefined) await writeFile(args.dotenvFile, redact(toDotenv(outputs(result))))

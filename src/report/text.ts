@@ -40,7 +40,12 @@ const REPOSITORY_LINES = 500
 export interface TextOptions {
   /** When the run ended, by the front door's clock: the headline gives the time taken. */
   finishedAt?: number
+  /** Colours for a terminal (the CLI decides, see src/cli/color.ts); none by default. */
+  paint?: Paint
 }
+
+type Paint = Record<'red' | 'green' | 'bold', (text: string) => string>
+const noPaint: Paint = { red: (t) => t, green: (t) => t, bold: (t) => t }
 
 /** The one-line result (`--quiet`, and the first line of the report). */
 export function resultLine(result: RunResult, options: TextOptions = {}): string {
@@ -51,7 +56,8 @@ export function toText(result: RunResult, options: TextOptions = {}): string {
   const repos = outcomes(result)
   const t = totals(result, repos)
   const dry = result.settings.dryRun
-  const lines = [resultLine(result, options), `Registry: ${printable(result.settings.registry)}`]
+  const paint = options.paint ?? noPaint
+  const lines = [paint.bold(resultLine(result, options)), `Registry: ${printable(result.settings.registry)}`]
   if (dry) lines.push('DRY RUN: nothing was deleted. Below is exactly what a real run would do.')
   lines.push('')
   // Largest first, as in the summary. Per-manifest lines stop at a budget, then repositories get one line each, up to
@@ -60,7 +66,7 @@ export function toText(result: RunResult, options: TextOptions = {}): string {
   let hidden = 0
   const sorted = byBytes(repos)
   for (const { repo } of sorted.slice(0, REPOSITORY_LINES)) {
-    const [head, ...rows] = repositoryLines(repo)
+    const [head, ...rows] = repositoryLines(repo, paint)
     const shown = rows.slice(0, Math.max(0, budget))
     budget -= shown.length
     hidden += rows.length - shown.length
@@ -113,7 +119,7 @@ export function toText(result: RunResult, options: TextOptions = {}): string {
   return `${lines.join('\n')}\n`
 }
 
-function repositoryLines({ plan, manifests, error }: RepositoryOutcome): string[] {
+function repositoryLines({ plan, manifests, error }: RepositoryOutcome, paint: Paint): string[] {
   const images = manifests.filter((m) => isImage(m.manifest))
   const removed = images.filter((m) => m.outcome === 'deleted' || m.outcome === 'would delete').length
   const lines = [`${printable(plan.name)}: ${images.length - removed} kept, ${removed} deleted; ${printable(repositoryDescription(plan))}`]
@@ -144,7 +150,7 @@ function repositoryLines({ plan, manifests, error }: RepositoryOutcome): string[
     const label = `${'  '.repeat(depth)}${tagsOf(row)}`
     lines.push(
       [
-        `  ${MARK[row.outcome].padEnd(7)}`,
+        `  ${(row.outcome === 'kept' ? paint.green : row.outcome === 'spared' ? (t: string) => t : paint.red)(MARK[row.outcome].padEnd(7))}`,
         label.length > tagWidth ? `${label.slice(0, tagWidth - 1)}…` : label.padEnd(tagWidth),
         shortDigest(m.digest),
         (m.role === 'image' || m.role === 'untagged' ? shortCreated(m, plan) : m.role).padEnd(10),
