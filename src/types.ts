@@ -87,6 +87,8 @@ export interface RepositoryInventory {
   untaggedNote?: string
   /** Set when the listing is incomplete: then nothing in this repository is deleted. */
   incomplete?: string
+  /** The registry answered NAME_UNKNOWN to its tag list: it has no tags (it may still hold untagged manifests). */
+  unknown?: boolean
 }
 
 export interface Inventory {
@@ -129,6 +131,8 @@ export interface RepositoryPlan {
    */
   manifests: PlannedManifest[]
   notes: string[]
+  /** The registry does not know it: no tags (NAME_UNKNOWN) and no manifest listed from storage. */
+  unknown?: boolean
 }
 
 export interface Plan {
@@ -146,6 +150,10 @@ export interface RepositoryApplyResult {
   spared: { digest: string; reason: string }[]
   /** Set when applying stopped in this repository. */
   error?: string
+  /** The deletion the error came from: the registry's answer was not a success. */
+  failed?: string
+  /** A DELETE sent and not yet answered (a run cut short records it as failed: its fate is unknown). */
+  inFlight?: string
 }
 
 export interface ApplyResult {
@@ -170,6 +178,23 @@ export interface GcResult {
   /** Blobs GC deleted that no manifest this run read references (orphaned before, or in other repositories). */
   blobsOfUnknownSize: number
   warnings: string[]
+}
+
+export interface RunResult {
+  settings: Settings
+  startedAt: number
+  plan: Plan
+  /** Undefined on a dry run, and when `prune` is false. */
+  applied: ApplyResult | undefined
+  gc: GcResult | undefined
+  /** HTTP requests by kind, for the report and the benchmark. */
+  requests: Record<string, number>
+  /** Why the run must end non-zero although it finished (skipped repositories, failed deletions, failed GC). */
+  failures: string[]
+  /** What the run could not do as asked but worked around (untagged not listed, storage not measured). */
+  warnings: string[]
+  /** Set when a signal cut the run short (DECISIONS 26): the front door exits 130 (SIGINT) or 143 (SIGTERM). */
+  interrupted?: 'SIGINT' | 'SIGTERM'
 }
 
 /** What a stage has done so far: `-total` counters say how much there is to do, the others count what is done. */
@@ -202,4 +227,6 @@ export interface Io {
    * the run there, with nothing deleted and nothing written; resolves to go on.
    */
   confirm?: (plan: Plan) => Promise<void>
+  /** Aborted by SIGINT/SIGTERM, with the signal's name as reason: the run stops deleting and writes its record. */
+  signal?: AbortSignal
 }

@@ -9,8 +9,8 @@ import type { Stream } from './logger.js'
 
 /** The run stopped at the question: nothing was deleted. */
 export class Declined extends Error {
-  constructor() {
-    super('Nothing was deleted: the deletion was not confirmed.')
+  constructor(readonly signal?: 'SIGINT' | 'SIGTERM') {
+    super(signal ? `${signal} at the question: nothing was deleted.` : 'Nothing was deleted: the deletion was not confirmed.')
     this.name = 'Declined'
   }
 }
@@ -51,18 +51,24 @@ export function terminalConfirm(
   output: Stream,
   registry: string,
   paint: Palette,
+  signal?: AbortSignal,
 ): (plan: Plan) => Promise<void> {
   return async (plan) => {
     const d = plannedDeletions(plan)
     if (d.manifests === 0) return
     output.write(paint.bold(question(d, registry)))
     const rl = createInterface({ input, terminal: false })
+    // Ctrl-C at the question is a no (the signal handlers keep the process alive, so it must end the wait here).
+    const interrupted = (): void => void rl.close()
+    signal?.addEventListener('abort', interrupted, { once: true })
     const answer = await new Promise<string | undefined>((resolve) => {
       rl.once('line', resolve)
       rl.once('close', () => resolve(undefined))
     })
+    signal?.removeEventListener('abort', interrupted)
     rl.close()
     if (answer === undefined) output.write('\n')
+    if (signal?.aborted) throw new Declined(signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT')
     if (!/^\s*y(es)?\s*$/i.test(answer ?? '')) throw new Declined()
   }
 }

@@ -3,6 +3,7 @@
 // the confirmation question (nothing was deleted).
 import { writeFile } from 'node:fs/promises'
 import { InputError, parseSettings } from '../inputs.js'
+import { EXIT_ON_SIGNAL } from '../interrupt.js'
 import { redactingLogger, redactor, secretsOf } from '../redact.js'
 import { writeJson } from '../report/json.js'
 import { toMarkdown } from '../report/markdown.js'
@@ -26,6 +27,8 @@ export interface CliIo {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean }
   env: NodeJS.ProcessEnv
   now?: () => number
+  /** Aborted by SIGINT/SIGTERM (src/interrupt.ts). */
+  signal?: AbortSignal
 }
 
 export const EXIT = { ok: 0, failure: 1, badInput: 2, declined: 3 } as const
@@ -84,13 +87,18 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
   const log = withProgress(redactingLogger(logger, redact), meter, { live: stderr.isTTY === true, intervalMs: progressInterval(env) })
   // Ask only where someone can answer: stdin and stderr both terminals. Elsewhere a run proceeds as it always did.
   const ask = !args.yes && io.stdin?.isTTY === true && stderr.isTTY === true
-  const confirm = ask && io.stdin ? terminalConfirm(io.stdin, stderr, redact(settings.registry), paint) : undefined
+  const confirm = ask && io.stdin ? terminalConfirm(io.stdin, stderr, redact(settings.registry), paint, io.signal) : undefined
   let result
   try {
-    result = await run(settings, { log, now, ...(confirm ? { confirm } : {}) })
+    result = await run(settings, {
+      log,
+      now,
+      ...(confirm ? { confirm } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+    })
   } catch (error) {
     logger.close()
-    if (error instanceof Declined) return fail(EXIT.declined, error.message)
+    if (error instanceof Declined) return fail(error.signal ? EXIT_ON_SIGNAL[error.signal] : EXIT.declined, error.message)
     return fail(EXIT.failure, error instanceof Error ? error.message : String(error))
   }
   logger.close()
@@ -104,6 +112,9 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
     if (args.dotenvFile !== undefined) await writeFile(args.dotenvFile, redact(toDotenv(outputs(result))))
   } catch (error) {
     return fail(EXIT.failure, `Cannot write the report: ${(error as Error).message}`)
+  }
+  if (result.interrupted) {
+    return fail(EXIT_ON_SIGNAL[result.interrupted], `interrupted by ${result.interrupted}:\n- ${result.failures.join('\n- ')}`)
   }
   if (result.failures.length > 0) {
     return fail(EXIT.failure, `finished with problems:\n- ${result.failures.join('\n- ')}`)

@@ -1,6 +1,6 @@
 // The job summary (GitHub) and the summary artifact (GitLab): Markdown with HTML, every registry value escaped,
 // always under GitHub's 1 MiB limit (a larger summary is dropped whole).
-import type { RunResult } from '../run.js'
+import type { RunResult } from '../types.js'
 import {
   escapeHtml as html,
   escapeMarkdown as esc,

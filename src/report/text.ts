@@ -1,7 +1,7 @@
 // The CLI's report on a terminal: per repository what is kept or deleted and why, the totals and the GC figures.
 // Plain text; every value that came from the registry has its control characters replaced, so a hostile tag cannot
 // drive the terminal.
-import type { RunResult } from '../run.js'
+import type { RunResult } from '../types.js'
 import { formatBytes, formatCount, plural, shortDigest } from './format.js'
 import {
   byBytes,
@@ -29,7 +29,8 @@ const MARK: Record<Outcome, string> = {
   'would delete': 'DELETE?',
   deleted: 'DELETED',
   spared: 'spared',
-  'not deleted': 'FAILED',
+  failed: 'FAILED',
+  'not attempted': 'untried',
 }
 
 /** Per-manifest lines in the whole report: a job log is cut at a few MiB, and every manifest is in the plan file. */
