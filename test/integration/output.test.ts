@@ -111,7 +111,7 @@ async function onTerminal(args: string[], answer: string | undefined, env: Recor
     screen += d.toString()
     if (answer !== undefined && !answered && screen.includes('[y/N]')) {
       answered = true
-      child.stdin.write(`${answer}\r`)
+      child.stdin.write(answer === '\u0003' ? answer : `${answer}\r`) // Ctrl-C as typed: the terminal sends SIGINT
     }
   }
   child.stdout.on('data', onData)
@@ -121,7 +121,7 @@ async function onTerminal(args: string[], answer: string | undefined, env: Recor
 }
 
 describe('the confirmation question', () => {
-  it('on a terminal, a real run asks with the counts first: n deletes nothing (exit 3), y deletes', async () => {
+  it('on a terminal, a real run asks with the counts first: n deletes nothing (exit 3), Ctrl-C neither (130), y deletes', async () => {
     reg = await startRegistry()
     const fx = await pushFixtures(reg)
     const before = await snapshot(reg, fx)
@@ -137,6 +137,12 @@ describe('the confirmation question', () => {
     expect(no.screen).not.toContain('\u001b[1m') // NO_COLOR
     expect(await snapshot(reg, fx)).toEqual(before)
     expect(await readdir(no.cwd)).toEqual([]) // no plan file for a run that did nothing
+
+    // Ctrl-C at the question: a no, with the exit code of SIGINT.
+    const interrupted = await onTerminal(args, '\u0003', { NO_COLOR: '1' })
+    expect(interrupted.code, interrupted.screen).toBe(130)
+    expect(interrupted.screen).toContain('SIGINT at the question: nothing was deleted.')
+    expect(await snapshot(reg, fx)).toEqual(before)
 
     const yes = await onTerminal(args, 'y')
     expect(yes.code, yes.screen).toBe(0)
