@@ -2,6 +2,7 @@
 import { formatBytesExact, plural } from '../report/format.js'
 import type { GcResult, GcSettings, Logger } from '../types.js'
 import { collectorCommand, deletedBlobs, parseCollectorOutput } from './collector.js'
+import { collectorEcho } from './collector-log.js'
 import { connectSsh, localShell, type Shell } from './shell.js'
 import { measure } from './storage.js'
 
@@ -102,7 +103,12 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
     try {
       if (!dryRun && gc.beforeCommand) await runHook(shell, 'gc-before-command', gc.beforeCommand, log)
       log.info(`$ ${command}`)
-      const result = await log.group(`Collector output (${command})`, () => shell.run(command, (_stream, line) => log.info(line)))
+      const echo = collectorEcho(log)
+      const result = await log.group(`Collector output (${command})`, async () => {
+        const ran = await shell.run(command, echo.onLine)
+        echo.finish()
+        return ran
+      })
       if (result.code !== 0) throw collectorFailure(shell, command, result.code, result.stderr)
       output = parseCollectorOutput(result.stdout, result.stderr)
     } catch (e) {
