@@ -81,7 +81,7 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
   }
 
   const mode = gc.mode === 'local' ? 'local' : 'ssh'
-  // The collector's output (a line per blob marked) stays in the collapsed group; its figures go after it.
+  // The collector's output goes into a collapsed group inside this phase; the figures go after the phase, in the main log.
   const outcome = await log.group('Garbage collection', async (): Promise<GcOutcome> => {
     // An unreadable storage-path costs the du measurement, not the run: the blob sizes still count what GC freed.
     const measureOrWarn = async (): Promise<number | undefined> => {
