@@ -15,6 +15,7 @@ import {
   createdText,
   headline,
   repositoryDescription,
+  repositoryNotes,
   outcomes,
   totals,
   type RepositoryOutcome,
@@ -166,7 +167,7 @@ function repositoryTable(repos: RepositoryOutcome[], dry: boolean, planFile: str
   const head = `| repository | size of ${dry ? 'images to delete' : 'deleted images'} | share | ${dry ? 'would delete' : 'deleted'} | kept | note |`
   const rows = sorted.slice(0, REPOSITORY_ROWS).map(({ repo: { plan, error }, figures }) => {
     const share = sum > 0 ? figures.bytes / sum : 0
-    const note = [plan.skipped && `skipped, nothing deleted: ${plan.skipped}`, error, ...plan.notes].filter(Boolean).join('; ')
+    const note = [plan.skipped && `skipped, nothing deleted: ${plan.skipped}`, error, ...repositoryNotes(plan)].filter(Boolean).join('; ')
     const shareText = figures.bytes > 0 ? `${bar(share)} ${(share * 100).toFixed(share < 0.1 ? 1 : 0)} %` : ''
     return `| ${esc(plan.name)} | ${formatBytes(figures.bytes)} | ${shareText} | ${formatCount(figures.deleted)} | ${formatCount(
       figures.kept,

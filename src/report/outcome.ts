@@ -96,6 +96,14 @@ export function createdText(m: PlannedManifest, plan: RepositoryPlan): string {
   return 'not read (not needed)'
 }
 
+/**
+ * The planner's notes as the reports show them. A repository that could not be read completely was not ordered at all
+ * (its dates were never read), so the note that it was ordered by tag name for want of dates would mislead.
+ */
+export function repositoryNotes(plan: RepositoryPlan): string[] {
+  return listingIncomplete(plan) ? plan.notes.filter((note) => !/no usable created date/.test(note)) : plan.notes
+}
+
 /** How a repository was handled, in a few words: the skip reason when it was skipped, else how it was ordered. */
 export function repositoryDescription(plan: RepositoryPlan): string {
   if (plan.skipped) return `skipped, nothing deleted: ${plan.skipped}`

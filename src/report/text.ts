@@ -11,6 +11,7 @@ import {
   isImage,
   outcomes,
   repositoryDescription,
+  repositoryNotes,
   totals,
   type Outcome,
   type RepositoryOutcome,
@@ -125,7 +126,7 @@ function repositoryLines({ plan, manifests, error }: RepositoryOutcome, paint: P
   const removed = images.filter((m) => m.outcome === 'deleted' || m.outcome === 'would delete').length
   const lines = [`${printable(plan.name)}: ${images.length - removed} kept, ${removed} deleted; ${printable(repositoryDescription(plan))}`]
   if (error) lines.push(`  error: ${printable(error)}`)
-  for (const note of plan.notes) lines.push(`  note: ${printable(note)}`)
+  for (const note of repositoryNotes(plan)) lines.push(`  note: ${printable(note)}`)
 
   // Each image, then what follows it (index children, signatures, referrers) indented under it.
   const followers = new Map<string, Row[]>()
