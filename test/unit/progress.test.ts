@@ -52,3 +52,28 @@ describe('progress', () => {
     expect(groups).toEqual(['Collector output'])
   })
 })
+
+describe('where the CLI runs, and colour', () => {
+  it('takes GitLab (also gitlab-ci-local, which sets GITLAB_CI=false) and GitHub Actions from the environment', async () => {
+    const { ciOf } = await import('../../src/cli/logger.js')
+    expect(ciOf({ GITLAB_CI: 'true' })).toBe('gitlab')
+    expect(ciOf({ GITLAB_CI: 'false', CI_JOB_ID: '7' })).toBe('gitlab')
+    expect(ciOf({ GITLAB_CI: 'false' })).toBeUndefined()
+    expect(ciOf({ GITHUB_ACTIONS: 'true' })).toBe('github')
+    expect(ciOf({})).toBeUndefined()
+  })
+
+  it('colours a terminal; NO_COLOR (any non-empty value) always wins; FORCE_COLOR turns it on elsewhere', async () => {
+    const { colorEnabled } = await import('../../src/cli/color.js')
+    const tty = { isTTY: true }
+    const pipe = { isTTY: false }
+    expect(colorEnabled({}, tty)).toBe(true)
+    expect(colorEnabled({}, pipe)).toBe(false)
+    expect(colorEnabled({ NO_COLOR: '0' }, tty)).toBe(false)
+    expect(colorEnabled({ NO_COLOR: '' }, tty)).toBe(true)
+    expect(colorEnabled({ FORCE_COLOR: '1' }, pipe)).toBe(true)
+    expect(colorEnabled({ FORCE_COLOR: '0' }, tty)).toBe(false)
+    expect(colorEnabled({ FORCE_COLOR: '1', NO_COLOR: '1' }, tty)).toBe(false)
+    expect(colorEnabled({ TERM: 'dumb' }, tty)).toBe(false)
+  })
+})
