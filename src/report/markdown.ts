@@ -28,7 +28,7 @@ const DETAILS_BUDGET = SUMMARY_LIMIT - 64 * 1024
 /** Rows of the repository table; the rest are counted, and all are in the plan file. */
 const REPOSITORY_ROWS = 500
 /** Rows per repository in the per-image details (deletions come first). */
-const IMAGE_ROWS = 50
+const IMAGE_ROWS = 25
 /** Tags shown per image; an image can carry hundreds. */
 const TAGS_SHOWN = 5
 

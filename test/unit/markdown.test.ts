@@ -140,7 +140,7 @@ describe('the job summary', () => {
     expect(bytes).toBeLessThan(SUMMARY_LIMIT)
     expect(md).toContain('99,500 images would be deleted, 500 kept · 500 repositories · 1 min 00 s')
     expect(md).toContain('| repo-499 |') // every repository is in the table (500 rows fit)
-    expect(md).toMatch(/150 more manifests not shown: every one is in the plan file/)
+    expect(md).toMatch(/175 more manifests not shown: every one is in the plan file/)
     expect(md).toMatch(/_Details of [\d,]+ more repositories not shown/)
 
     // Far more repositories than the table shows: the rest are counted.
