@@ -116,11 +116,14 @@ describe('front door parity', () => {
     expect(INPUTS.filter((i) => i.secret).map((i) => i.name)).toEqual(SECRETS)
     expect(SECRETS.map(envName)).toEqual(SECRET_ENV)
     const header = loadSides().spec
+    // The default image has the tool in it, as the command `registry-prune` (issue 16; test/unit/version.test.ts
+    // keeps the image tag at the package version).
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
     expect(GITLAB_ONLY.map((n) => [n, header[n]?.default])).toEqual([
       ['stage', '.post'],
       ['as', 'registry-prune'],
-      ['image', 'node:24-slim'],
-      ['cli', `npx --yes registry-prune@${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`],
+      ['image', `ghcr.io/registry-prune/registry-prune:${version}`],
+      ['cli', 'registry-prune'],
     ])
   })
 
