@@ -144,6 +144,7 @@ export async function inventoryRepository(
     if (tags === undefined) repo.unknown = true
     await forEachLimited(tags ?? [], settings.concurrency, async (tag) => {
       repo.tags.set(tag, (await readTag(client, repo, tag)).digest)
+      log.progress?.tick('tags')
     })
     const children = [...repo.manifests.values()].flatMap((m) => m.children)
     await readManifests(client, repo, children, { concurrency: settings.concurrency })
@@ -247,9 +248,11 @@ export async function readRepositories(
   const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
   const count = selection.names.length
   log.info(`${count} ${count === 1 ? 'repository' : 'repositories'} to read${shard}`)
+  log.progress?.tick('repositories-total', count)
   // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
   await forEachLimited(selection.names, settings.concurrency, async (name) => {
     await each(await inventoryRepository(client, name, settings, dates, log))
+    log.progress?.tick('repositories')
   })
   return selection
 }

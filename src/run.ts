@@ -52,6 +52,7 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
       result.failures.push(`${interruption(io.signal)} while reading the registry: nothing was deleted`)
     } else {
       result.failures.push(...planFailures(settings, planned.planned, planned.literal))
+      if (settings.prune && !settings.dryRun) await io.confirm?.(planned.planned) // throws when declined: nothing deleted yet
       await carryOut(result, { client, shell, sizes: planned.sizes, io })
     }
     result.requests = { ...client.stats }

@@ -223,13 +223,24 @@ export interface RunResult {
   untaggedListing?: UntaggedListingReport
 }
 
+/** What a stage has done so far: `-total` counters say how much there is to do, the others count what is done. */
+export type ProgressCounter = 'repositories-total' | 'repositories' | 'tags' | 'deletions-total' | 'deletions'
+
+/** Where stages report progress (src/progress.ts shows it); stages only count, they never format. */
+export interface Progress {
+  tick(counter: ProgressCounter, n?: number): void
+}
+
 /** What a front door gives `run`: where to log, and the clock. */
 export interface Logger {
   info(message: string): void
   warning(message: string): void
   error(message: string): void
   debug(message: string): void
+  /** A collapsed group of detail lines (GitHub `::group::`, a GitLab section); the outermost ones are the phases. */
   group<T>(name: string, body: () => Promise<T>): Promise<T>
+  /** Set by the front doors that show progress; stages call `log.progress?.tick(...)`. */
+  progress?: Progress
 }
 
 export interface Io {
@@ -237,6 +248,11 @@ export interface Io {
   now(): number
   /** Waits between retries; tests inject one that does not wait. */
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Asked once a real run has its plan, before the first DELETE (the CLI on a terminal asks the user). Throws to stop
+   * the run there, with nothing deleted and nothing written; resolves to go on.
+   */
+  confirm?: (plan: Plan) => Promise<void>
   /** Aborted by SIGINT/SIGTERM, with the signal's name as reason: the run stops deleting and writes its record. */
   signal?: AbortSignal
 }
