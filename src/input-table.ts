@@ -39,9 +39,10 @@ const INPUT_LIST = [
     name: 'username',
     default: '',
     description:
-      'User name for Basic or token auth. When username and password are both empty, the credentials that ' +
-      'docker login left for this registry in $DOCKER_CONFIG/config.json (or ~/.docker/config.json) are used, ' +
-      'else none.',
+      'User name for Basic or token auth. When username and password are both empty, the login already made on ' +
+      "the machine is used: docker's credHelpers, credsStore or auths in $DOCKER_CONFIG/config.json (or " +
+      "~/.docker/config.json), then podman's auth.json ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, " +
+      '~/.config/containers/auth.json); else none.',
   },
   { name: 'password', default: '', secret: true, description: 'Password or token for username. Masked.' },
   {
@@ -244,10 +245,11 @@ const INPUT_LIST = [
     name: 'gc-command',
     default: DEFAULT_GC_COMMAND,
     description:
-      'The garbage collector to run on the host. --delete-untagged (-m) is refused: on Distribution 2.x it ' +
-      'deletes the platforms of every multi-arch image; use untagged: delete instead. A dry run adds --dry-run ' +
-      'right after the word garbage-collect; the collector listing of untagged manifests adds --dry-run ' +
-      '--delete-untagged there.',
+      'The garbage collector to run on the host, read with shell quoting rules. --delete-untagged (-m) is refused ' +
+      'in any spelling: on Distribution 2.x it deletes the platforms of every multi-arch image; use untagged: ' +
+      'delete instead. --dry-run (-d) is refused too: the tool adds it. A dry run adds --dry-run right after the ' +
+      'word garbage-collect, so it needs one command (nothing chained) with one garbage-collect and no $ or ' +
+      'backticks; the collector listing of untagged manifests adds --dry-run --delete-untagged there.',
   },
   {
     name: 'storage-path',

@@ -4,13 +4,13 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { findDockerCredentials } from './docker-config.js'
+import { findCredentials, type CredentialSources } from './credentials.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
 import { checkGcCommand, GcCommandError } from './gc/command.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
 import { PLAIN_RULE, RulesError, parseRules, plainPolicy, plainRule } from './rules.js'
 import { PATTERN_FORM, patternListProblem, splitList, type PatternTarget } from './patterns.js'
-import type { GcSettings, Policy, Rule, Settings } from './types.js'
+import type { CredentialOrigin, GcSettings, Policy, Rule, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
 
 export { REPOSITORY_NAME, splitList } from './patterns.js'
@@ -26,18 +26,20 @@ export class InputError extends Error {
   }
 }
 
-/** File access, injectable so tests stay pure. */
+/** File access (and credential helpers), injectable so tests stay pure. */
 export interface SettingsFiles {
   /** Returns a file's text (UTF-8); throws with `code: 'ENOENT'` when it does not exist. */
   readFile?: (path: string) => string
   homeDir?: () => string
+  runHelper?: CredentialSources['runHelper']
 }
 
 /**
  * Validates every raw input and returns the settings for a run. `read` returns the raw value of an input, or
  * `undefined` (or '') when it was not given: the table default applies then, except that '' is a value of its own
  * for inputs marked `explicitEmpty`. Throws `InputError` for the first input that is wrong. Reads files only for a
- * `ca-cert` path and the docker config; sends nothing anywhere.
+ * `ca-cert` path and the credential files, and runs the credential helper they name when no username is given (see
+ * credentials.ts); sends nothing anywhere itself.
  */
 export function parseSettings(
   read: (name: string) => string | undefined,
@@ -86,9 +88,15 @@ export function parseSettings(
 
   // Files last: every mistake that needs no file is reported first, whatever the files hold.
   settings.caCert = parseCaCert(value('ca-cert'), readFile)
-  const credentials = resolveCredentials(settings, env, { readFile, homeDir })
+  const { credentials, origin } = resolveCredentials(settings, env, {
+    readFile,
+    homeDir,
+    helperTimeoutMs: settings.requestTimeoutMs,
+    ...(files.runHelper ? { runHelper: files.runHelper } : {}),
+  })
   settings.username = credentials.username
   settings.password = credentials.password
+  settings.credentialOrigin = origin
   return settings
 }
 
@@ -340,13 +348,14 @@ function parseCaCert(text: string, readFile: (path: string) => string): string |
   return `${blocks.join('\n')}\n`
 }
 
-const BOTH_OR_NEITHER = 'both username and password, or neither (to use the docker config, or no credentials)'
+const BOTH_OR_NEITHER =
+  'both username and password, or neither (to use a docker or podman login, or no credentials)'
 
 function resolveCredentials(
   settings: Settings,
   env: NodeJS.ProcessEnv,
-  files: Required<SettingsFiles>,
-): { username: string; password: string } {
+  sources: CredentialSources,
+): { credentials: { username: string; password: string }; origin: CredentialOrigin } {
   const { username, password } = settings
   if (username !== '' && password === '') {
     throw new InputError('password', `Missing password: username is set. Expected ${BOTH_OR_NEITHER}.`)
@@ -355,27 +364,34 @@ function resolveCredentials(
     throw new InputError('username', `Missing username: password is set. Expected ${BOTH_OR_NEITHER}.`)
   }
   let credentials = { username, password }
+  let origin: CredentialOrigin = { kind: 'given' }
   if (username === '') {
     try {
-      credentials = findDockerCredentials(settings.registry, env, files) ?? credentials
+      const found = findCredentials(settings.registry, env, sources)
+      credentials = found.credentials ?? credentials
+      origin = found.origin
     } catch (error) {
       throw new InputError(
         'username',
-        `${(error as Error).message} Expected username and password, or a docker config that holds them.`,
+        `${(error as Error).message} Expected username and password, or a login file that holds them.`,
       )
     }
   }
   // Basic auth cannot carry a colon in the user name (RFC 7617), and a line break would split a header.
+  const from = origin.kind === 'found' ? ` (from ${origin.used})` : ''
   if (credentials.username.includes(':') || FORBIDDEN_LINE.test(credentials.username)) {
     throw new InputError(
       'username',
-      'Invalid username: it contains a colon or control characters. Expected a user name without them.',
+      `Invalid username${from}: it contains a colon or control characters. Expected a user name without them.`,
     )
   }
   if (FORBIDDEN_LINE.test(credentials.password)) {
-    throw new InputError('password', 'Invalid password: it contains control characters. Expected one line of text.')
+    throw new InputError(
+      'password',
+      `Invalid password${from}: it contains control characters. Expected one line of text.`,
+    )
   }
-  return credentials
+  return { credentials, origin }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -462,7 +478,7 @@ function parseGcCommand(text: string): string {
   return text
 }
 
-function gcCommandCheck(text: string, dryRun: boolean): void {
+function gcCommandCheck(text: string, dryRun: boolean, purpose = ''): void {
   try {
     checkGcCommand(text, dryRun)
   } catch (error) {
@@ -472,7 +488,7 @@ function gcCommandCheck(text: string, dryRun: boolean): void {
       text,
       'the collector\'s command line as one command, e.g. registry garbage-collect /etc/docker/registry/config.yml ' +
         '(or garbage-collect: off)',
-      error.message,
+      `${purpose}${error.message}`,
     )
   }
 }
@@ -551,27 +567,11 @@ function checkUntaggedSource(settings: Settings): void {
         'host cannot list (s3, gcs, azure).',
     )
   }
-  // The collector's listing adds --dry-run --delete-untagged right after the garbage-collect word.
+  // The collector's listing adds --dry-run --delete-untagged right after the garbage-collect word: the command must
+  // take a dry run's guard.
   const collector = source === 'collector' || (source === 'auto' && gc.storagePath === '')
-  const problem = wanted && collector ? dryRunGuardProblem(gc.command) : undefined
-  if (problem) {
-    throw new InputError(
-      'gc-command',
-      `Invalid gc-command '${gc.command}' for listing untagged manifests with the collector: ${problem}. Expected ` +
-        "the collector's command line, e.g. registry garbage-collect /etc/docker/registry/config.yml (or " +
-        'storage-path with untagged-source: storage).',
-    )
-  }
-}
-
-/** Why the collector's read-only listing (it adds --dry-run) cannot be guaranteed for this command, or undefined. */
-function dryRunGuardProblem(command: string): string | undefined {
-  try {
-    checkGcCommand(command, true)
-    return undefined
-  } catch (error) {
-    if (!(error instanceof GcCommandError)) throw error
-    return error.message
+  if (wanted && collector) {
+    gcCommandCheck(gc.command, true, 'for listing untagged manifests with the collector (or give storage-path), ')
   }
 }
 

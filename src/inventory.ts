@@ -147,6 +147,7 @@ export async function inventoryRepository(
     if (tags === undefined) repo.unknown = true
     await forEachLimited(tags ?? [], settings.concurrency, async (tag) => {
       repo.tags.set(tag, (await readTag(client, repo, tag)).digest)
+      log.progress?.tick('tags')
     })
     const children = [...repo.manifests.values()].flatMap((m) => m.children)
     await readManifests(client, repo, children, { concurrency: settings.concurrency })
@@ -262,6 +263,7 @@ export async function readRepositories(
   const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
   const count = selection.names.length
   log.info(`${count} ${count === 1 ? 'repository' : 'repositories'} to read${shard}`)
+  log.progress?.tick('repositories-total', count)
   // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
   const chooser = settings.rules && settings.rules.length > 0 ? ruleChooser(settings.rules) : undefined
   await forEachLimited(selection.names, settings.concurrency, async (name) => {
@@ -274,6 +276,7 @@ export async function readRepositories(
         ? { ...settings, keepCount: Number.MAX_SAFE_INTEGER, olderThanMs: undefined }
         : { ...settings, keepCount: rule.keepCount, olderThanMs: rule.olderThanMs }
     await each(await inventoryRepository(client, name, own, dates, log))
+    log.progress?.tick('repositories')
   })
   return selection
 }

@@ -34,6 +34,9 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
   if (settings.insecureSkipTlsVerify) {
     log.warning('insecure-skip-tls-verify is on: the registry\'s TLS certificate is not checked. Prefer ca-cert.')
   }
+  const origin = settings.credentialOrigin
+  if (origin?.kind === 'found') log.info(`Credentials: user ${JSON.stringify(settings.username)} from ${origin.used}`)
+  if (origin?.kind === 'none') log.debug(`No credentials for the registry; looked in ${origin.looked.join(', ')}`)
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   try {
     await checkPlanFileWritable(settings.planFile) // fail early on an unwritable path, before anything is deleted
@@ -54,6 +57,7 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
       result.failures.push(`${interruption(io.signal)} while reading the registry: nothing was deleted`)
     } else {
       result.failures.push(...planFailures(settings, planned.planned, planned.literal))
+      if (settings.prune && !settings.dryRun) await io.confirm?.(planned.planned) // throws when declined: nothing deleted yet
       await carryOut(result, { client, shell, sizes: planned.sizes, io })
     }
     result.requests = { ...client.stats }

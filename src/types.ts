@@ -7,7 +7,10 @@ export interface Settings {
   /** Base URL of the registry, without a trailing slash, e.g. `https://registry.example.com:5000`. */
   registry: string
   username: string
+  /** Also a password found in a docker config, credential helper or auth.json: a secret wherever it came from. */
   password: string
+  /** Where username and password came from, or where they were looked for (for messages; never a secret). */
+  credentialOrigin?: CredentialOrigin | undefined
   /** Include patterns and `!`-prefixed exclude patterns over repository names (globs, or `/regex/`). */
   repositories: string[]
   keepCount: number
@@ -68,6 +71,16 @@ export interface Rule extends Policy {
   name: string
   repositories: string[]
 }
+
+/**
+ * Where the registry credentials came from: the `username`/`password` inputs, a login found on the machine (`used`
+ * says which: `credHelpers 'pass' in /home/u/.docker/config.json`), or none. `looked` lists each place looked in
+ * before, with what it held: `/home/u/.docker/config.json (credsStore 'pass': no entry for host:5000)`.
+ */
+export type CredentialOrigin =
+  | { kind: 'given' }
+  | { kind: 'found'; used: string; looked: string[] }
+  | { kind: 'none'; looked: string[] }
 
 /** storage: the revisions in the storage tree under storage-path. collector: `garbage-collect --dry-run --delete-untagged`. */
 export type UntaggedListingSource = 'storage' | 'collector'
@@ -268,13 +281,24 @@ export interface RunResult {
   untaggedListing?: UntaggedListingReport
 }
 
+/** What a stage has done so far: `-total` counters say how much there is to do, the others count what is done. */
+export type ProgressCounter = 'repositories-total' | 'repositories' | 'tags' | 'deletions-total' | 'deletions'
+
+/** Where stages report progress (src/progress.ts shows it); stages only count, they never format. */
+export interface Progress {
+  tick(counter: ProgressCounter, n?: number): void
+}
+
 /** What a front door gives `run`: where to log, and the clock. */
 export interface Logger {
   info(message: string): void
   warning(message: string): void
   error(message: string): void
   debug(message: string): void
+  /** A collapsed group of detail lines (GitHub `::group::`, a GitLab section); the outermost ones are the phases. */
   group<T>(name: string, body: () => Promise<T>): Promise<T>
+  /** Set by the front doors that show progress; stages call `log.progress?.tick(...)`. */
+  progress?: Progress
 }
 
 export interface Io {
@@ -282,6 +306,11 @@ export interface Io {
   now(): number
   /** Waits between retries; tests inject one that does not wait. */
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Asked once a real run has its plan, before the first DELETE (the CLI on a terminal asks the user). Throws to stop
+   * the run there, with nothing deleted and nothing written; resolves to go on.
+   */
+  confirm?: (plan: Plan) => Promise<void>
   /** Aborted by SIGINT/SIGTERM, with the signal's name as reason: the run stops deleting and writes its record. */
   signal?: AbortSignal
 }

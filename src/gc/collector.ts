@@ -1,6 +1,8 @@
 // The collector (`registry garbage-collect`): what we read from its output.
 
 // The command line is read and checked in command.ts; re-exported here for the callers that know it from this module.
+import { collectorCommand } from './command.js'
+
 export { collectorCommand, type CollectorFlags } from './command.js'
 
 /**
@@ -10,10 +12,7 @@ export { collectorCommand, type CollectorFlags } from './command.js'
  * `collectorCommand` refuses for a dry run.
  */
 export function listingCommand(command: string): string {
-  collectorCommand(command, true)
-  const at = SUBCOMMAND.exec(command) as RegExpExecArray
-  const end = at.index + at[0].length
-  return `${command.slice(0, end)} --dry-run --delete-untagged${command.slice(end)}`
+  return collectorCommand(command, { dryRun: true, deleteUntagged: true })
 }
 
 export interface CollectorOutput {

@@ -28,6 +28,10 @@ describe('defaults', () => {
       registry: 'https://registry.example.com',
       username: '',
       password: '',
+      credentialOrigin: {
+        kind: 'none',
+        looked: ['/nonexistent-home/.docker/config.json (no file)', '/nonexistent-home/.config/containers/auth.json (no file)'],
+      },
       repositories: ['**'],
       keepCount: 10,
       keepTags: ['latest'],
@@ -304,7 +308,9 @@ describe('credentials', () => {
   test('a colon in a user name from the docker config is refused, without echoing the password', () => {
     const auths = { 'registry.example.com': { username: 'a:b', password: 'TOPSECRET' } }
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths }))
-    expect(() => parse({}, { DOCKER_CONFIG: dir }, realFiles())).toThrow(/Invalid username: it contains a colon/)
+    expect(() => parse({}, { DOCKER_CONFIG: dir }, realFiles())).toThrow(
+      /Invalid username \(from auths\["registry.example.com"\] in .*config\.json\): it contains a colon/,
+    )
   })
 })
 

@@ -15,7 +15,7 @@ const ROOT = join(import.meta.dirname, '../..')
 const SECRETS = ['password', 'ssh-private-key', 'ssh-passphrase']
 const SECRET_ENV = ['REGISTRY_PRUNE_PASSWORD', 'REGISTRY_PRUNE_SSH_PRIVATE_KEY', 'REGISTRY_PRUNE_SSH_PASSPHRASE']
 const GITLAB_ONLY = ['stage', 'as', 'image', 'cli']
-const CLI_ONLY = ['json', 'summary-file', 'dotenv-file', 'rules-file', 'help', 'version']
+const CLI_ONLY = ['json', 'summary-file', 'dotenv-file', 'rules-file', 'yes', 'quiet', 'help', 'version']
 const DOTENV_KEYS = ['DELETED_COUNT', 'KEPT_COUNT', 'RECLAIMABLE_BYTES', 'RECLAIMED_BYTES', 'GC_BLOBS_DELETED', 'PLAN_FILE']
 const GLOBAL_KEYWORDS = ['default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'cache',
   'before_script', 'after_script']
