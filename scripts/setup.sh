@@ -3,6 +3,7 @@
 #   bash scripts/setup.sh        everything the tests and the benchmark use: a real registry (Distribution 2.8), a
 #                                real OpenSSH server, rsync (for gitlab-ci-local), htpasswd, the real image clients
 #                                (skopeo, umoci, buildah, podman), runc and debootstrap (the container image test),
+#                                a real docker credential helper (docker-credential-pass, with pass and gnupg),
 #                                the npm packages, and Node 24 with gitlab-ci-local under tools/
 #   bash scripts/setup.sh demo   the registry and the npm packages: the demo runs nothing else
 set -euo pipefail
@@ -26,6 +27,10 @@ if [ "$profile" = test ]; then
   command -v runc >/dev/null || need+=(runc)
   command -v debootstrap >/dev/null || need+=(debootstrap)
   [ -d /usr/lib/cni ] || need+=(containernetworking-plugins)
+  # A real credential helper for the credential tests: docker-credential-pass over pass over a throw-away GPG key.
+  command -v docker-credential-pass >/dev/null || need+=(golang-docker-credential-helpers)
+  command -v pass >/dev/null || need+=(pass)
+  command -v gpg >/dev/null || need+=(gnupg)
 fi
 if [ "${#need[@]}" -gt 0 ] || [ "${REGISTRY_PRUNE_APT_UPDATE:-}" = 1 ]; then
   sudo=''

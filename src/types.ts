@@ -7,7 +7,10 @@ export interface Settings {
   /** Base URL of the registry, without a trailing slash, e.g. `https://registry.example.com:5000`. */
   registry: string
   username: string
+  /** Also a password found in a docker config, credential helper or auth.json: a secret wherever it came from. */
   password: string
+  /** Where username and password came from, or where they were looked for (for messages; never a secret). */
+  credentialOrigin?: CredentialOrigin | undefined
   /** Include globs and `!`-prefixed exclude globs over repository names. */
   repositories: string[]
   keepCount: number
@@ -24,6 +27,8 @@ export interface Settings {
   failOnSkipped: boolean
   untagged: 'keep' | 'delete'
   keepUntagged: number
+  /** Where untagged manifests are listed (issue 14); auto: the storage tree where storage-path is given and readable. */
+  untaggedSource: 'auto' | UntaggedListingSource
   /** `i/n`, counting from 1; undefined = all repositories. */
   shard: { index: number; total: number } | undefined
   /** false: skip inventory/plan/apply, run only garbage collection (the final job after shards). */
@@ -31,6 +36,25 @@ export interface Settings {
   /** Where the JSON plan is written. */
   planFile: string
   gc: GcSettings
+}
+
+/**
+ * Where the registry credentials came from: the `username`/`password` inputs, a login found on the machine (`used`
+ * says which: `credHelpers 'pass' in /home/u/.docker/config.json`), or none. `looked` lists each place looked in
+ * before, with what it held: `/home/u/.docker/config.json (credsStore 'pass': no entry for host:5000)`.
+ */
+export type CredentialOrigin =
+  | { kind: 'given' }
+  | { kind: 'found'; used: string; looked: string[] }
+  | { kind: 'none'; looked: string[] }
+
+/** storage: the revisions in the storage tree under storage-path. collector: `garbage-collect --dry-run --delete-untagged`. */
+export type UntaggedListingSource = 'storage' | 'collector'
+
+/** Which listing of untagged manifests a run used, and how many untagged manifests it gave in the repositories read. */
+export interface UntaggedListingReport {
+  source: UntaggedListingSource
+  candidates: number
 }
 
 export interface GcSettings {
@@ -195,6 +219,8 @@ export interface RunResult {
   warnings: string[]
   /** Set when a signal cut the run short (DECISIONS 26): the front door exits 130 (SIGINT) or 143 (SIGTERM). */
   interrupted?: 'SIGINT' | 'SIGTERM'
+  /** With untagged: delete, where the untagged manifests were listed and how many; undefined when they were not. */
+  untaggedListing?: UntaggedListingReport
 }
 
 /** What a stage has done so far: `-total` counters say how much there is to do, the others count what is done. */

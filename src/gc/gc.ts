@@ -1,6 +1,7 @@
 // Garbage collection, once per run after all deletions: connect first, measure, collect, measure again.
 import { formatBytesExact, plural } from '../report/format.js'
 import type { GcResult, GcSettings, Logger } from '../types.js'
+import { commandEnvironment, redactor, secretsOf } from '../redact.js'
 import { collectorCommand, deletedBlobs, parseCollectorOutput } from './collector.js'
 import { collectorEcho } from './collector-log.js'
 import { connectSsh, localShell, type Shell } from './shell.js'
@@ -8,13 +9,23 @@ import { measure } from './storage.js'
 
 /**
  * Opens the shell GC will use, before any API delete (DECISIONS 8), so a wrong host key or key stops the run early.
- * Undefined when `garbage-collect` is off. The caller closes the shell.
+ * Undefined when `garbage-collect` is off. The caller closes the shell. `secrets` (all of the run's, `secretsOf`) are
+ * kept out of the commands' environment and masked in everything they print.
  */
-export async function openGc(gc: GcSettings, log: Logger): Promise<Shell | undefined> {
+export async function openGc(
+  gc: GcSettings,
+  log: Logger,
+  secrets: string[] = secretsOf({ username: '', password: '', gc }),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Shell | undefined> {
   if (gc.mode === 'off') return undefined
   // Refuse a bad gc-command now too, before anything is deleted.
   collectorCommand(gc.command, false)
-  return gc.mode === 'ssh' ? connectSsh(gc, log) : localShell()
+  const redact = redactor(secrets)
+  if (gc.mode === 'ssh') return connectSsh(gc, log, { redact })
+  const safe = commandEnvironment(env, secrets)
+  if (safe.withheld.length > 0) log.debug(`Local commands run without the variables ${safe.withheld.join(', ')}.`)
+  return localShell({ env: safe.env, redact })
 }
 
 /** `du -sb` of `storage-path` before the first deletion; undefined without `storage-path`. */

@@ -1,5 +1,6 @@
 // Small formatting helpers shared by the Markdown, text and JSON reports, the log and the CLI prompt: one way to write
 // a size, a count, a time and an escaped value everywhere.
+import type { UntaggedListingReport } from '../types.js'
 
 /** IEC units (KiB, MiB, GiB): `219.3 KiB`, `512 B`. */
 export function formatBytes(bytes: number): string {
@@ -36,6 +37,13 @@ export function formatDuration(ms: number): string {
   const whole = Math.round(seconds)
   if (whole < 3600) return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`
   return `${Math.floor(whole / 3600)} h ${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')} min`
+}
+
+/** Which listing of untagged manifests was used and what it gave (issue 14), e.g. `4, listed by the collector (…)`. */
+export function untaggedListingText({ source, candidates }: UntaggedListingReport): string {
+  return source === 'collector'
+    ? `${formatCount(candidates)}, listed by the collector (garbage-collect --dry-run --delete-untagged)`
+    : `${formatCount(candidates)}, listed from the storage tree (storage-path)`
 }
 
 /** `sha256:0123456789ab…`: enough to tell digests apart in a table. */

@@ -1,6 +1,6 @@
 // The job summary (GitHub) and the summary artifact (GitLab): Markdown with HTML, every registry value escaped,
 // always under GitHub's 1 MiB limit (a larger summary is dropped whole).
-import type { RunResult } from '../types.js'
+import type { RunResult, UntaggedListingReport } from '../types.js'
 import {
   escapeHtml as html,
   escapeMarkdown as esc,
@@ -9,6 +9,7 @@ import {
   formatCount,
   plural,
   shortDigest,
+  untaggedListingText,
 } from './format.js'
 import {
   byBytes,
@@ -54,7 +55,7 @@ export function toMarkdown(result: RunResult, options: SummaryOptions = {}): str
     ...result.failures.map((f) => `> [!CAUTION]\n> ${esc(f)}`),
     ...[...result.warnings, ...(result.gc?.warnings ?? [])].map((w) => `> [!WARNING]\n> ${esc(w)}`),
     repositoryTable(repos, dry, result.settings.planFile),
-    totalsTable(t, dry),
+    totalsTable(t, dry, result.untaggedListing),
     gcSection(result, t),
   ].filter(Boolean)
   let text = parts.join('\n\n') + '\n'
@@ -75,12 +76,13 @@ export function toMarkdown(result: RunResult, options: SummaryOptions = {}): str
   return text
 }
 
-function totalsTable(t: Totals, dry: boolean): string {
+function totalsTable(t: Totals, dry: boolean, listing?: UntaggedListingReport): string {
   const rows = [
     ['Repositories inventoried', formatCount(t.repositories)],
     ['Repositories skipped (nothing deleted there)', formatCount(t.repositoriesSkipped)],
     [dry ? 'Images that would be deleted' : 'Images deleted', formatCount(t.imagesDeleted)],
     ['… of which untagged', `${formatCount(t.untaggedDeleted)} (${formatBytes(t.untaggedBytes)})`],
+    ...(listing ? [['Untagged manifests found', untaggedListingText(listing)]] : []),
     ['Images kept', formatCount(t.imagesKept)],
     [dry ? 'Manifests that would be deleted (with children and signatures)' : 'Manifests deleted (with children and signatures)', formatCount(t.manifestsDeleted)],
     ['Reclaimable (estimate from the plan)', formatBytesExact(t.reclaimableBytes)],

@@ -2,7 +2,7 @@
 // Plain text; every value that came from the registry has its control characters replaced, so a hostile tag cannot
 // drive the terminal.
 import type { RunResult } from '../types.js'
-import { formatBytes, formatCount, plural, shortDigest } from './format.js'
+import { formatBytes, formatCount, plural, shortDigest, untaggedListingText } from './format.js'
 import {
   byBytes,
   createdText,
@@ -91,6 +91,7 @@ export function toText(result: RunResult, options: TextOptions = {}): string {
     row('Repositories skipped (nothing deleted there)', formatCount(t.repositoriesSkipped)),
     row(dry ? 'Images that would be deleted' : 'Images deleted', formatCount(t.imagesDeleted)),
     row('  of which untagged', `${formatCount(t.untaggedDeleted)} (${formatBytes(t.untaggedBytes)})`),
+    ...(result.untaggedListing ? [row('Untagged manifests found', untaggedListingText(result.untaggedListing))] : []),
     row('Images kept', formatCount(t.imagesKept)),
     row(dry ? 'Manifests that would be deleted (all kinds)' : 'Manifests deleted (all kinds)', formatCount(t.manifestsDeleted)),
     row('Reclaimable (estimate from the plan)', formatBytes(t.reclaimableBytes)),

@@ -86,7 +86,8 @@ describe('help', () => {
   it('shows each input once, as a flag or (secrets) as a variable', () => {
     const help = helpText('9.9.9')
     for (const input of INPUTS) {
-      const needle = input.secret ? `  ${envName(input.name)}\n` : `  --${input.name}`
+      // A flag's name ends where its line goes on (`--untagged` is not `--untagged-source`).
+      const needle = input.secret ? `  ${envName(input.name)}\n` : new RegExp(`  --${input.name}(?![\\w-])`)
       expect(help.split(needle).length - 1, input.name).toBe(1)
     }
     expect(help).toContain('registry-prune 9.9.9')
