@@ -3,6 +3,7 @@
 // is spared (DECISIONS 2).
 import type { RegistryClient } from './registry/client.js'
 import { stopsApply } from './registry/errors.js'
+import type { PhaseClock } from './phases.js'
 import { forEachLimited } from './registry/limit.js'
 import { parseManifest, type ParsedManifest } from './registry/manifest.js'
 import type {
@@ -112,25 +113,31 @@ async function applyRepository(
   settings: ApplySettings,
   log: Logger,
   stop: Stop,
+  clock: PhaseClock | undefined,
 ): Promise<RepositoryApplyResult> {
+  const timed = <T>(phase: 'recheck' | 'deletions', body: () => Promise<T>): Promise<T> =>
+    clock ? clock.time(phase, body) : body()
   const name = repository.name
   const result: RepositoryApplyResult = { name, deleted: [], spared: [] }
   const deletions = repository.manifests.filter((m) => m.decision === 'delete')
   try {
-    const spared = sparedDeletions(deletions, await currentlyProtected(client, repository, settings.concurrency))
+    const protectedNow = await timed('recheck', () => currentlyProtected(client, repository, settings.concurrency))
+    const spared = sparedDeletions(deletions, protectedNow)
     for (const [digest, reason] of spared) {
       result.spared.push({ digest, reason })
       log.warning(`${name}@${digest} was planned for deletion but is kept: ${reason}`)
     }
     // Sequential, in the plan's order: referrers and signatures, then images and indexes, then their children.
-    for (const m of deletions) {
-      if (stop.error) break
-      if (spared.has(m.digest)) continue
-      const outcome = await client.deleteManifest(name, m.digest)
-      result.deleted.push(m.digest)
-      const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
-      log.info(`${outcome === 'gone' ? 'already gone' : 'deleted'}: ${name}@${m.digest}${tags}`)
-    }
+    await timed('deletions', async () => {
+      for (const m of deletions) {
+        if (stop.error) break
+        if (spared.has(m.digest)) continue
+        const outcome = await client.deleteManifest(name, m.digest)
+        result.deleted.push(m.digest)
+        const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
+        log.info(`${outcome === 'gone' ? 'already gone' : 'deleted'}: ${name}@${m.digest}${tags}`)
+      }
+    })
   } catch (error) {
     if (stopsApply(error)) {
       stop.error ??= error
@@ -152,13 +159,14 @@ export async function apply(
   plan: Plan,
   settings: ApplySettings,
   log: Logger,
+  clock?: PhaseClock,
 ): Promise<ApplyResult> {
   const todo = plan.repositories.filter((r) => !r.skipped && r.manifests.some((m) => m.decision === 'delete'))
   const results = new Map<string, RepositoryApplyResult>()
   const stop: Stop = {}
   await forEachLimited(todo, settings.concurrency, async (repository) => {
     if (stop.error) return
-    results.set(repository.name, await applyRepository(client, repository, settings, log, stop))
+    results.set(repository.name, await applyRepository(client, repository, settings, log, stop, clock))
   })
   return { repositories: todo.map((r) => results.get(r.name)).filter((r) => r !== undefined) }
 }

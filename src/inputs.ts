@@ -73,6 +73,7 @@ export function parseSettings(
     shard: parseShard(value('shard')),
     prune: parseBoolean('prune', value('prune')),
     planFile: value('plan-file'),
+    cacheFile: value('cache-file'),
     gc: parseGc(value),
   }
   checkCombinations(settings, value)

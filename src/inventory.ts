@@ -2,7 +2,7 @@
 // Fail closed per repository: anything unreadable marks that repository incomplete, and nothing in it is deleted.
 import { globMatcher, hasGlobMagic } from './globs.js'
 import { SIGNATURE_TAG } from './plan.js'
-import type { RegistryClient } from './registry/client.js'
+import type { InventoryReads } from './cache.js'
 import { forEachLimited } from './registry/limit.js'
 import { parseManifest } from './registry/manifest.js'
 import { isImageConfigMediaType } from './registry/media-types.js'
@@ -23,7 +23,7 @@ export class ConfigDates {
   private readonly known = new Map<string, number | undefined>()
   private readonly pending = new Map<string, Promise<number | undefined>>()
 
-  constructor(private readonly client: RegistryClient) {}
+  constructor(private readonly client: InventoryReads) {}
 
   async createdOf(repository: string, configDigest: string): Promise<number | undefined> {
     if (this.known.has(configDigest)) return this.known.get(configDigest)
@@ -66,7 +66,7 @@ const hasImageConfig = new WeakSet<Manifest>()
  * that the repository is incomplete.
  */
 export async function readManifests(
-  client: RegistryClient,
+  client: InventoryReads,
   repo: RepositoryInventory,
   digests: Iterable<string>,
   options: ReadOptions,
@@ -91,7 +91,7 @@ export async function readManifests(
  * (an alias: one GET per tag is still needed, as the body gives the digest). `manifest` is set when it is new.
  */
 async function readManifest(
-  client: RegistryClient,
+  client: InventoryReads,
   repo: RepositoryInventory,
   reference: string,
 ): Promise<{ digest: string; manifest?: Manifest }> {
@@ -117,7 +117,7 @@ async function addDates(name: string, manifests: Manifest[], dates: ConfigDates,
 
 /** Reads one repository: tags, one GET per tag, index children, and the dates the rules need. Never throws. */
 export async function inventoryRepository(
-  client: RegistryClient,
+  client: InventoryReads,
   name: string,
   settings: InventorySettings,
   dates: ConfigDates,
@@ -173,7 +173,7 @@ function datableImages(repo: RepositoryInventory): Manifest[] {
 }
 
 /** Which repositories this run covers: named directly when no pattern needs the catalog (DECISIONS 10). */
-export async function repositoryNames(client: RegistryClient, settings: InventorySettings): Promise<string[]> {
+export async function repositoryNames(client: InventoryReads, settings: InventorySettings): Promise<string[]> {
   const includes = settings.repositories.filter((p) => !p.startsWith('!'))
   const covered = globMatcher(settings.repositories)
   let names: string[]
@@ -195,7 +195,7 @@ export async function repositoryNames(client: RegistryClient, settings: Inventor
  * flight are held in memory, not the registry. `each` runs for every repository, in no set order.
  */
 export async function readRepositories(
-  client: RegistryClient,
+  client: InventoryReads,
   settings: InventorySettings,
   dates: ConfigDates,
   log: Logger,

@@ -3,8 +3,10 @@ import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import { apply } from './apply.js'
+import { CachedReads, DigestCache, type CacheStats, type InventoryReads } from './cache.js'
 import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
 import { ConfigDates, readRepositories } from './inventory.js'
+import { PhaseClock, requestsBetween, type Phases } from './phases.js'
 import { Planner } from './plan.js'
 import { RegistryClient } from './registry/client.js'
 import { writeJson } from './report/json.js'
@@ -25,6 +27,10 @@ export interface RunResult {
   failures: string[]
   /** What the run could not do as asked but worked around (untagged not listed, storage not measured). */
   warnings: string[]
+  /** How long each phase took and the requests it sent (issue 15). */
+  phases?: Phases
+  /** What the cache between runs gave; undefined without `cache-file`. */
+  cache?: CacheStats & { file: string }
 }
 
 export async function run(settings: Settings, io: Io): Promise<RunResult> {
@@ -36,21 +42,33 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
     log.warning('insecure-skip-tls-verify is on: the registry\'s TLS certificate is not checked. Prefer ca-cert.')
   }
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
+  const clock = new PhaseClock()
   try {
-    const { planned, sizes, warnings } = await inventoryAndPlan(settings, client, shell, io)
+    const cache = settings.cacheFile && settings.prune ? await DigestCache.load(settings.cacheFile, settings.registry, log) : undefined
+    // Only the inventory reads through the cache: apply's re-check always GETs and hashes what tags point at now.
+    const reads: InventoryReads = cache ? new CachedReads(client, cache) : client
+    const start = { ...client.stats }
+    const { planned, sizes, warnings } = await clock.time('inventory', () => inventoryAndPlan(settings, reads, shell, io))
+    const inventoried = { ...client.stats }
     await writeFile(settings.planFile, '') // fail early on an unwritable path, before anything is deleted
-    const storage = shell ? await measureStorage(shell, settings, log) : { storageBytesBefore: undefined }
-    const applied = settings.prune && !settings.dryRun ? await log.group('Delete', () => apply(client, planned, settings, log)) : undefined
+    const storage = shell ? await clock.time('gc', () => measureStorage(shell, settings, log)) : { storageBytesBefore: undefined }
+    const applied = settings.prune && !settings.dryRun
+      ? await log.group('Delete', () => apply(client, planned, settings, log, clock))
+      : undefined
+    const deleted = { ...client.stats }
     // A failing collector must not cost the record of what was deleted: it becomes a failure of the finished run.
     let gc: GcResult | undefined
     let gcFailure: string | undefined
     if (shell) {
       try {
-        gc = await collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: sizes, ...storage }, log)
+        gc = await clock.time('gc', () =>
+          collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: sizes, ...storage }, log),
+        )
       } catch (error) {
         gcFailure = (error as Error).message
       }
     }
+    if (cache && settings.cacheFile) await saveCache(cache, settings.cacheFile, io, warnings)
     const result: RunResult = {
       settings,
       startedAt,
@@ -60,11 +78,33 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
       requests: { ...client.stats },
       failures: [...failures(settings, planned, applied), ...(gcFailure ? [gcFailure] : [])],
       warnings,
+      phases: {
+        inventory: { seconds: clock.seconds('inventory'), requests: requestsBetween(start, inventoried) },
+        // Re-checks and deletions overlap (repositories side by side); the kind of request tells them apart.
+        recheck: {
+          seconds: clock.seconds('recheck'),
+          requests: requestsBetween(inventoried, deleted) - requestsBetween(inventoried, deleted, ['delete']),
+        },
+        deletions: { seconds: clock.seconds('deletions'), requests: requestsBetween(inventoried, deleted, ['delete']) },
+        gc: { seconds: clock.seconds('gc'), requests: 0 },
+      },
+      ...(cache && settings.cacheFile ? { cache: { file: settings.cacheFile, ...cache.stats } } : {}),
     }
     await writePlanFile(result)
     return result
   } finally {
     await Promise.allSettled([client.close(), shell?.close()])
+  }
+}
+
+/** A cache that cannot be written costs the next run time, not this run its result: a warning. */
+async function saveCache(cache: DigestCache, file: string, io: Io, warnings: string[]): Promise<void> {
+  try {
+    await cache.save(file, io.now())
+  } catch (error) {
+    const message = `cache-file ${file} could not be written: ${(error as Error).message}`
+    io.log.warning(message)
+    warnings.push(message)
   }
 }
 
@@ -95,7 +135,7 @@ async function measureStorage(
  */
 async function inventoryAndPlan(
   settings: Settings,
-  client: RegistryClient,
+  client: InventoryReads,
   shell: Shell | undefined,
   io: Io,
 ): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[] }> {

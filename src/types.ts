@@ -30,6 +30,8 @@ export interface Settings {
   prune: boolean
   /** Where the JSON plan is written. */
   planFile: string
+  /** The cache between runs (issue 15); '' = no cache. Optional so settings written out in tests need not name it. */
+  cacheFile?: string
   gc: GcSettings
 }
 

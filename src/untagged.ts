@@ -4,7 +4,7 @@
 import type { Shell } from './gc/shell.js'
 import { listRevisions } from './gc/storage.js'
 import { type ConfigDates, readManifests } from './inventory.js'
-import type { RegistryClient } from './registry/client.js'
+import type { InventoryReads } from './cache.js'
 import type { Logger, RepositoryInventory, Settings } from './types.js'
 
 /** Every manifest revision in storage by repository, or why there is no such listing. */
@@ -34,7 +34,7 @@ export async function listUntagged(shell: Shell | undefined, settings: Settings,
 export async function addUntagged(
   repo: RepositoryInventory,
   listing: RevisionListing,
-  client: RegistryClient,
+  client: InventoryReads,
   settings: Settings,
   dates: ConfigDates,
 ): Promise<RepositoryInventory> {

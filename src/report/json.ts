@@ -55,6 +55,8 @@ export function* jsonPieces(result: RunResult): Generator<string> {
     settings: publicSettings(result.settings),
     totals: totals(result, repos),
     requests: result.requests,
+    phases: result.phases,
+    cache: result.cache,
     repositories: PLACEHOLDER,
     gc: result.gc ?? null,
     failures: result.failures,

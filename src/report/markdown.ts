@@ -18,6 +18,7 @@ export function toMarkdown(result: RunResult): string {
     ...result.failures.map((f) => `> [!CAUTION]\n> ${esc(f)}`),
     ...[...result.warnings, ...(result.gc?.warnings ?? [])].map((w) => `> [!WARNING]\n> ${esc(w)}`),
     totalsTable(t, dry),
+    phasesLine(result),
     gcSection(result, t),
     repositoryTable(repos, dry),
   ].filter(Boolean)
@@ -33,6 +34,19 @@ export function toMarkdown(result: RunResult): string {
     text += `\n_${repos.length - shown} more repositories are listed in the plan file \`${esc(result.settings.planFile)}\`._\n`
   }
   return text
+}
+
+/** One line: where the time went, and the requests each phase sent (issue 15). */
+function phasesLine(result: RunResult): string {
+  const p = result.phases
+  if (!p) return ''
+  const names = { inventory: 'inventory', recheck: 're-check', deletions: 'deletions', gc: 'garbage collection' } as const
+  const parts = (Object.keys(names) as (keyof typeof names)[])
+    .filter((k) => k === 'inventory' || p[k].seconds > 0 || p[k].requests > 0)
+    .map((k) => `${names[k]} ${p[k].seconds.toFixed(1)} s (${p[k].requests} requests)`)
+  const c = result.cache
+  const cache = c ? `; cache: ${c.manifestHits} manifests and ${c.blobHits} configs not fetched` : ''
+  return `_Phases: ${parts.join(', ')}${cache}._`
 }
 
 function totalsTable(t: Totals, dry: boolean): string {

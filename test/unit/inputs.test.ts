@@ -44,6 +44,7 @@ describe('defaults', () => {
       shard: undefined,
       prune: true,
       planFile: 'registry-prune-plan.json',
+      cacheFile: '',
       gc: {
         mode: 'off',
         sshHost: '',

@@ -1,0 +1,158 @@
+// Issue 15: the cache between runs (`cache-file`), on the real registry. A warm cache gives the plan a run without it
+// gives, with one HEAD per tag; a tag moved between runs is seen; a tampered, truncated or foreign file is ignored with
+// a warning and the run reads everything. Figures (speed) are the benchmark's, not these tests'.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DigestCache } from '../../src/cache.js'
+import { parseSettings } from '../../src/inputs.js'
+import { run, type RunResult } from '../../src/run.js'
+import type { Settings } from '../../src/types.js'
+import { pushFixtures, type Fixtures } from '../support/fixtures.js'
+import { linesLogger } from '../support/logger.js'
+import { pushImage, resolveTag, tagList } from '../support/push.js'
+import { startRegistry, type TestRegistry } from '../support/registry.js'
+
+let reg: TestRegistry
+let fx: Fixtures
+let dir: string
+let tagCount: number
+
+beforeAll(async () => {
+  reg = await startRegistry()
+  fx = await pushFixtures(reg)
+  dir = await mkdtemp(join(tmpdir(), 'registry-prune-cache-'))
+  tagCount = 0
+  for (const repo of Object.keys(fx.tags)) tagCount += (await tagList(reg, repo)).length
+})
+afterAll(async () => {
+  await reg?.stop()
+})
+
+function settings(values: Record<string, string>): Settings {
+  const all: Record<string, string> = {
+    registry: reg.url, 'keep-count': '2', 'keep-tags': 'latest', 'dry-run': 'true', concurrency: '4',
+    'plan-file': join(dir, 'plan.json'), ...values,
+  }
+  return parseSettings((name) => all[name], {}, { homeDir: () => '/nonexistent-home' })
+}
+
+async function runWith(values: Record<string, string>): Promise<{ result: RunResult; lines: string[] }> {
+  const log = linesLogger()
+  const result = await run(settings(values), { log, now: Date.now })
+  expect(result.failures).toEqual([])
+  return { result, lines: log.lines }
+}
+
+type CacheJson = { registry: string; manifests: [string, string, string | { base64: string }][]; blobs: unknown[] }
+const readCache = async (file: string): Promise<CacheJson> => JSON.parse(gunzipSync(await readFile(file)).toString()) as CacheJson
+const writeCache = (file: string, json: unknown): Promise<void> => writeFile(file, gzipSync(JSON.stringify(json)))
+
+describe('cache-file', () => {
+  it('a cache written by one run gives the next run the same plan, with one manifest request per tag', async () => {
+    const file = join(dir, 'same.cache')
+    const without = await runWith({})
+    const cold = await runWith({ 'cache-file': file })
+    expect(cold.result.cache).toMatchObject({ loaded: 0, manifestHits: 0, blobHits: 0 })
+    expect(cold.result.cache!.written).toBeGreaterThan(0)
+    // A cold cache costs nothing: the same requests as a run without it.
+    expect(cold.result.requests).toEqual(without.result.requests)
+
+    const warm = await runWith({ 'cache-file': file })
+    expect(warm.result.plan).toEqual(without.result.plan)
+    expect(warm.result.cache!.loaded).toBe(cold.result.cache!.written)
+    // One HEAD per tag and nothing else: every manifest (children too) and every config came from the cache.
+    expect(warm.result.requests.manifest).toBe(tagCount)
+    expect(warm.result.requests.blob).toBe(0)
+    expect(warm.result.phases!.inventory.requests).toBeGreaterThan(0)
+    expect(warm.lines.filter((l) => l.startsWith('warning:'))).toEqual([])
+  })
+
+  it('a tag moved between runs is seen, and its new image is read', async () => {
+    const file = join(dir, 'moved.cache')
+    await runWith({ 'cache-file': file })
+    // v1.0.0 now names a new image, newer than every other: keep-count must keep it.
+    const moved = await pushImage(reg, 'team/app', 'v1.0.0', {
+      layers: ['shared base layer '.repeat(2000), 'app 1.0.0 rebuilt'], created: '2025-06-01T00:00:00Z',
+    })
+    const without = await runWith({})
+    const warm = await runWith({ 'cache-file': file })
+    expect(warm.result.plan).toEqual(without.result.plan)
+    const app = warm.result.plan.repositories.find((r) => r.name === 'team/app')!
+    const image = app.manifests.find((m) => m.digest === moved.digest)
+    expect(image).toMatchObject({ tags: ['v1.0.0'], decision: 'keep' })
+    expect(image!.created).toBe(Date.parse('2025-06-01T00:00:00Z'))
+    // The moved tag: its HEAD, a GET of the tag, a GET of its config; every other tag one HEAD.
+    expect(warm.result.requests.manifest).toBe(tagCount + 1)
+    expect(warm.result.requests.blob).toBe(1)
+  })
+
+  it('a tampered cache (wrong content for a digest) is detected and ignored with a warning', async () => {
+    const file = join(dir, 'tampered.cache')
+    await runWith({ 'cache-file': file })
+    const json = await readCache(file)
+    // Claim that one index lists no children: a planner trusting it would see its children as untagged.
+    const entry = json.manifests.find(([, , body]) => typeof body === 'string' && body.includes('"manifests"'))!
+    const index = JSON.parse(entry[2] as string) as { manifests: unknown[] }
+    entry[2] = JSON.stringify({ ...index, manifests: [] })
+    await writeCache(file, json)
+
+    const without = await runWith({})
+    const again = await runWith({ 'cache-file': file })
+    expect(again.lines).toContainEqual(expect.stringMatching(/^warning: cache-file .* is ignored.*does not hash to its digest/))
+    expect(again.result.cache!.loaded).toBe(0)
+    expect(again.result.plan).toEqual(without.result.plan)
+    expect(again.result.requests).toEqual(without.result.requests)
+  })
+
+  it('a truncated cache and a cache of another registry are ignored with a warning', async () => {
+    const file = join(dir, 'truncated.cache')
+    await runWith({ 'cache-file': file })
+    const whole = await readFile(file)
+    await writeFile(file, whole.subarray(0, Math.floor(whole.length / 2)))
+    const truncated = await runWith({ 'cache-file': file })
+    expect(truncated.lines).toContainEqual(expect.stringMatching(/^warning: cache-file .* is ignored.*truncated or corrupt/))
+    expect(truncated.result.cache!.loaded).toBe(0)
+
+    // The run rewrote it whole; now say it belongs to another registry.
+    const json = await readCache(file)
+    await writeCache(file, { ...json, registry: 'https://other.example.com' })
+    const foreign = await runWith({ 'cache-file': file })
+    expect(foreign.lines).toContainEqual(expect.stringMatching(/is ignored.*written for "https:\/\/other\.example\.com"/))
+    expect(foreign.result.cache!.loaded).toBe(0)
+
+    await writeFile(file, gzipSync(JSON.stringify({ format: 'registry-prune-cache', version: 99 })))
+    const log = linesLogger()
+    expect((await DigestCache.load(file, reg.url, log)).warm).toBe(false)
+    expect(log.lines).toContainEqual(expect.stringMatching(/is ignored.*not a registry-prune-cache file of version 1/))
+  })
+
+  it('a real run with a warm cache deletes what the fixture says, and nothing it keeps', async () => {
+    const own = await startRegistry()
+    try {
+      const ownFx = await pushFixtures(own)
+      const file = join(dir, 'real.cache')
+      const values = { registry: own.url, 'cache-file': file }
+      await runWith(values)
+      const real = await runWith({ ...values, 'dry-run': 'false' })
+      expect(real.result.cache!.manifestHits).toBeGreaterThan(0)
+      expect(real.result.phases!.recheck.requests).toBeGreaterThan(0)
+      expect(real.result.phases!.deletions.requests).toBeGreaterThan(0)
+      for (const [repo, tags] of Object.entries(ownFx.keptTags)) {
+        for (const tag of tags) {
+          // Signature tags are recorded without their digest; they only have to resolve.
+          const want = ownFx.tags[repo]![tag]
+          if (want) expect(await resolveTag(own, repo, tag), `${repo}:${tag}`).toBe(want)
+          else expect(await resolveTag(own, repo, tag), `${repo}:${tag}`).toBeDefined()
+        }
+      }
+      for (const [repo, tags] of Object.entries(ownFx.deletedTags)) {
+        for (const tag of tags) expect(await resolveTag(own, repo, tag), `${repo}:${tag}`).toBeUndefined()
+      }
+    } finally {
+      await own.stop()
+    }
+  })
+})
