@@ -25,6 +25,15 @@ export class ConfigDates {
 
   constructor(private readonly client: InventoryReads) {}
 
+  /**
+   * Starts fetching a config whose date will probably be asked for, without waiting: the answer is kept for
+   * `createdOf`. A failure is forgotten here (the repository that needs the date asks again and fails then).
+   */
+  prefetch(repository: string, configDigest: string): void {
+    if (this.known.has(configDigest) || this.pending.has(configDigest)) return
+    this.createdOf(repository, configDigest).catch(() => {})
+  }
+
   async createdOf(repository: string, configDigest: string): Promise<number | undefined> {
     if (this.known.has(configDigest)) return this.known.get(configDigest)
     let fetching = this.pending.get(configDigest)
@@ -81,7 +90,7 @@ export async function readManifests(
     wanted = [...new Set(read.flatMap((m) => m.children))].filter((d) => !repo.manifests.has(d))
   }
   if (options.dates) {
-    const datable = read.filter((m) => m.kind === 'image' && !m.subject && hasImageConfig.has(m))
+    const datable = read.filter(isDatable)
     await addDates(repo.name, datable, options.dates, options.concurrency)
   }
 }
@@ -126,8 +135,15 @@ export async function inventoryRepository(
   const repo: RepositoryInventory = { name, tags: new Map(), manifests: new Map() }
   try {
     const tags = await client.tags(name)
+    // Whether dates are needed is known only once every tag is read; when it is likely, each config is asked for as
+    // soon as its manifest is read instead of after that barrier (issue 15). The minimal client reads every config.
+    const prefetch = mayNeedDates(tags, settings)
     await forEachLimited(tags, settings.concurrency, async (tag) => {
-      repo.tags.set(tag, (await readManifest(client, repo, tag)).digest)
+      const { digest, manifest } = await readManifest(client, repo, tag)
+      repo.tags.set(tag, digest)
+      if (prefetch && manifest?.configDigest && isDatable(manifest) && !SIGNATURE_TAG.test(tag)) {
+        dates.prefetch(name, manifest.configDigest)
+      }
     })
     const children = [...repo.manifests.values()].flatMap((m) => m.children)
     await readManifests(client, repo, children, { concurrency: settings.concurrency })
@@ -157,6 +173,16 @@ function needsDates(repo: RepositoryInventory, settings: InventorySettings): boo
   return new Set(ranked).size > settings.keepCount
 }
 
+/** Before reading manifests: more image tags than keep-count (or an age rule) make dates likely to be needed. */
+function mayNeedDates(tags: string[], settings: InventorySettings): boolean {
+  if (settings.olderThanMs !== undefined) return true
+  let imageTagCount = 0
+  for (const tag of tags) if (!SIGNATURE_TAG.test(tag) && ++imageTagCount > settings.keepCount) return true
+  return false
+}
+
+const isDatable = (m: Manifest): boolean => m.kind === 'image' && !m.subject && hasImageConfig.has(m)
+
 /** Images whose age orders the repository: tagged images and the children of tagged indexes, not artifacts. */
 function datableImages(repo: RepositoryInventory): Manifest[] {
   const out = new Map<string, Manifest>()
@@ -166,7 +192,7 @@ function datableImages(repo: RepositoryInventory): Manifest[] {
     if (!m || seen.has(digest)) return
     seen.add(digest)
     for (const child of m.children) visit(child)
-    if (m.kind === 'image' && !m.subject && hasImageConfig.has(m)) out.set(digest, m)
+    if (isDatable(m)) out.set(digest, m)
   }
   for (const [, digest] of imageTags(repo)) visit(digest)
   return [...out.values()]
