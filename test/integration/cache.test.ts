@@ -12,7 +12,8 @@ import { run, type RunResult } from '../../src/run.js'
 import type { Settings } from '../../src/types.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import { linesLogger } from '../support/logger.js'
-import { pushImage, resolveTag, tagList } from '../support/push.js'
+import { startProxy } from '../support/proxy.js'
+import { ACCEPT, pushImage, resolveTag, tagList } from '../support/push.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
 
 let reg: TestRegistry
@@ -152,6 +153,49 @@ describe('cache-file', () => {
         for (const tag of tags) expect(await resolveTag(own, repo, tag), `${repo}:${tag}`).toBeUndefined()
       }
     } finally {
+      await own.stop()
+    }
+  })
+
+  it('a HEAD that names a cached digest is believed only when length and media type match too', async () => {
+    // The proxy's HEAD for team/app:latest names v1.0.0's digest (which the cache holds), first with the real
+    // length of latest's manifest, then with v1.0.0's length as well.
+    const own = await startRegistry()
+    const ownFx = await pushFixtures(own)
+    let lie: 'digest' | 'digest and length' | undefined
+    let lengthOfV100 = ''
+    const proxy = await startProxy(own.url, {
+      headers: (req, headers) => {
+        if (!lie || req.method !== 'HEAD' || req.url !== '/v2/team/app/manifests/latest') return
+        headers['docker-content-digest'] = ownFx.digests.v100
+        if (lie === 'digest and length') headers['content-length'] = lengthOfV100
+      },
+    })
+    try {
+      const v100 = await fetch(`${own.url}/v2/team/app/manifests/v1.0.0`, { method: 'HEAD', headers: { accept: ACCEPT } })
+      lengthOfV100 = v100.headers.get('content-length')!
+      const file = join(dir, 'lying.cache')
+      const values = { registry: proxy.url, 'cache-file': file }
+      const without = await runWith({ registry: proxy.url })
+      await runWith(values)
+
+      lie = 'digest'
+      const checked = await runWith(values)
+      expect(checked.result.plan).toEqual(without.result.plan)
+      expect(checked.result.requests.manifest).toBe(tagCount + 1) // every HEAD, and the GET of latest
+
+      // A registry that lies consistently is believed: the plan sees latest on v1.0.0 (kept as latest). The real
+      // image of latest is then not in the inventory at all, so nothing deletes it, and the re-check GETs every tag.
+      lie = 'digest and length'
+      const real = await runWith({ ...values, 'dry-run': 'false' })
+      const app = real.result.plan.repositories.find((r) => r.name === 'team/app')!
+      expect(app.manifests.find((m) => m.digest === ownFx.digests.v100)).toMatchObject({ decision: 'keep' })
+      expect(app.manifests.some((m) => m.digest === ownFx.digests.old)).toBe(false)
+      for (const [repo, tags] of Object.entries(ownFx.keptTags)) {
+        for (const tag of tags) expect(await resolveTag(own, repo, tag), `${repo}:${tag}`).toBeDefined()
+      }
+    } finally {
+      await proxy.close()
       await own.stop()
     }
   })
