@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'tools/**', '.gitlab-ci-local/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'tools/**', '.gitlab-ci-local/**', 'coverage/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,6 +9,8 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v rsync >/dev/null || need+=(rsync)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+# Real clients that make and push the images of test/integration/real-clients.test.ts.
+for client in skopeo umoci buildah podman; do command -v "$client" >/dev/null || need+=("$client"); done
 if [ "${#need[@]}" -gt 0 ] || [ "${REGISTRY_PRUNE_APT_UPDATE:-}" = 1 ]; then
   sudo=''
   [ "$(id -u)" = 0 ] || sudo='sudo'

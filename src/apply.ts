@@ -38,7 +38,8 @@ export async function currentlyProtected(
   // Each tag's digest, and what an index lists: parsed as the inventory parses it (the body's own mediaType first, not
   // the Content-Type alone), and no body kept past its tag.
   const heads = new Map<string, { digest: string; index?: ParsedManifest }>()
-  await forEachLimited(await client.tags(name), concurrency, async (tag) => {
+  // NAME_UNKNOWN is the registry's own word that no tag is left; any other failure to read throws, deleting nothing.
+  await forEachLimited((await client.tags(name)) ?? [], concurrency, async (tag) => {
     const got = await client.getManifest(name, tag)
     const parsed = parseManifest(got.digest, got.mediaType, got.body)
     heads.set(tag, { digest: got.digest, ...(parsed.manifest.kind === 'index' ? { index: parsed } : {}) })
@@ -103,9 +104,13 @@ export function sparedDeletions(
   return spared
 }
 
+/** Why apply stopped starting deletions: a registry that refuses them everywhere, or a signal. */
 interface Stop {
   error?: unknown
+  signal?: AbortSignal
 }
+
+const stopped = (stop: Stop): boolean => stop.error !== undefined || stop.signal?.aborted === true
 
 async function applyRepository(
   client: RegistryClient,
@@ -113,13 +118,14 @@ async function applyRepository(
   settings: ApplySettings,
   log: Logger,
   stop: Stop,
+  result: RepositoryApplyResult,
   clock: PhaseClock | undefined,
-): Promise<RepositoryApplyResult> {
+): Promise<void> {
   const timed = <T>(phase: 'recheck' | 'deletions', body: () => Promise<T>): Promise<T> =>
     clock ? clock.time(phase, body) : body()
   const name = repository.name
-  const result: RepositoryApplyResult = { name, deleted: [], spared: [] }
   const deletions = repository.manifests.filter((m) => m.decision === 'delete')
+  let current: PlannedManifest | undefined
   try {
     const protectedNow = await timed('recheck', () => currentlyProtected(client, repository, settings.concurrency))
     const spared = sparedDeletions(deletions, protectedNow)
@@ -130,43 +136,59 @@ async function applyRepository(
     // Sequential, in the plan's order: referrers and signatures, then images and indexes, then their children.
     await timed('deletions', async () => {
       for (const m of deletions) {
-        if (stop.error) break
+        if (stopped(stop)) break
         if (spared.has(m.digest)) continue
+        current = m
+        result.inFlight = m.digest
         const outcome = await client.deleteManifest(name, m.digest)
+        result.inFlight = undefined
         result.deleted.push(m.digest)
         const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
         log.info(`${outcome === 'gone' ? 'already gone' : 'deleted'}: ${name}@${m.digest}${tags}`)
       }
     })
   } catch (error) {
+    result.inFlight = undefined
+    result.error = (error as Error).message
+    if (current) result.failed = current.digest
     if (stopsApply(error)) {
       stop.error ??= error
-      throw error
+      return
     }
-    result.error = (error as Error).message
     log.error(`${name}: stopped deleting after ${result.deleted.length} of ${deletions.length}: ${result.error}`)
   }
-  return result
+}
+
+export interface ApplyOptions {
+  /** Filled as deletions happen, so that a run cut short (a signal, a crash) still knows what was done. */
+  into?: ApplyResult
+  /** Once aborted, no further deletion starts; those in flight finish. */
+  signal?: AbortSignal
+  /** Times the re-checks and the deletions (issue 15). */
+  clock?: PhaseClock
 }
 
 /**
  * Deletes what the plan says, repository by repository (side by side, bounded by the client's limiter). Repositories
  * the plan skipped are left alone. A registry that refuses deletes altogether stops the whole apply: the error is
- * rethrown and nothing more is deleted.
+ * rethrown and nothing more is deleted; `into` then holds what was done before.
  */
 export async function apply(
   client: RegistryClient,
   plan: Plan,
   settings: ApplySettings,
   log: Logger,
-  clock?: PhaseClock,
+  options: ApplyOptions = {},
 ): Promise<ApplyResult> {
+  const results = options.into ?? { repositories: [] }
   const todo = plan.repositories.filter((r) => !r.skipped && r.manifests.some((m) => m.decision === 'delete'))
-  const results = new Map<string, RepositoryApplyResult>()
-  const stop: Stop = {}
+  const stop: Stop = options.signal ? { signal: options.signal } : {}
   await forEachLimited(todo, settings.concurrency, async (repository) => {
-    if (stop.error) return
-    results.set(repository.name, await applyRepository(client, repository, settings, log, stop, clock))
+    if (stopped(stop)) return
+    const result: RepositoryApplyResult = { name: repository.name, deleted: [], spared: [] }
+    results.repositories.push(result)
+    await applyRepository(client, repository, settings, log, stop, result, options.clock)
   })
-  return { repositories: todo.map((r) => results.get(r.name)).filter((r) => r !== undefined) }
+  if (stop.error) throw stop.error
+  return results
 }

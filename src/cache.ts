@@ -13,7 +13,7 @@ import { dirname } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { parseJsonBlob, type ManifestResponse, type RegistryClient } from './registry/client.js'
 import { isDigest } from './registry/manifest.js'
-import type { Logger } from './types.js'
+import type { CacheStats, Logger } from './types.js'
 
 const FORMAT = 'registry-prune-cache'
 const VERSION = 1
@@ -37,15 +37,6 @@ interface CacheFileJson {
 interface ManifestEntry {
   mediaType: string
   body: Buffer
-}
-
-export interface CacheStats {
-  /** Entries read from the file (0 when there was none or it was ignored). */
-  loaded: number
-  manifestHits: number
-  blobHits: number
-  /** Entries written at the end of the run. */
-  written: number
 }
 
 const hashOf = (digest: string, body: Buffer): string | undefined => {
@@ -218,7 +209,7 @@ export class CachedReads implements InventoryReads {
     return this.client.catalog()
   }
 
-  tags(name: string): Promise<string[]> {
+  tags(name: string): ReturnType<RegistryClient['tags']> {
     return this.client.tags(name)
   }
 

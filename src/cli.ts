@@ -3,6 +3,20 @@
 // see src/shim.ts.
 import './shim.js'
 import { cliMain } from './cli/main.js'
+import { interruptOnSignals } from './interrupt.js'
 
-// exitCode, not exit(): stdout may be a pipe still draining the report.
-process.exitCode = await cliMain(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env })
+const interrupt = interruptOnSignals((message) => process.stderr.write(`registry-prune: ${message}\n`))
+const code = await cliMain(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signal: interrupt.signal,
+})
+if (interrupt.signal.aborted) {
+  // Work the run no longer waits for (reads, a collector) must not keep the process alive: exit once stdout drained.
+  process.stdout.write('', () => process.exit(code))
+} else {
+  // exitCode, not exit(): stdout may be a pipe still draining the report.
+  process.exitCode = code
+  interrupt.dispose()
+}

@@ -1,9 +1,10 @@
 // The inventory: what the registry holds in the repositories this run covers, read over the v2 API.
 // Fail closed per repository: anything unreadable marks that repository incomplete, and nothing in it is deleted.
 import { globMatcher, hasGlobMagic } from './globs.js'
-import { SIGNATURE_TAG } from './plan.js'
+import { FOLLOWER_TAG } from './plan.js'
 import type { InventoryReads } from './cache.js'
 import { forEachLimited } from './registry/limit.js'
+import { ManifestUnknownError } from './registry/errors.js'
 import { parseManifest } from './registry/manifest.js'
 import { isImageConfigMediaType } from './registry/media-types.js'
 import { inShard } from './shard.js'
@@ -116,6 +117,20 @@ async function readManifest(
   }
 }
 
+/** Reads the manifest a tag points at; a tag the registry has no manifest for is named, with how to repair it. */
+async function readTag(client: InventoryReads, repo: RepositoryInventory, tag: string) {
+  try {
+    return await readManifest(client, repo, tag)
+  } catch (error) {
+    if (!(error instanceof ManifestUnknownError)) throw error
+    throw new Error(
+      `the tag ${tag} is broken: the tag list names it, but the registry has no manifest for it (MANIFEST_UNKNOWN). ` +
+        `Repair it by pushing an image to ${repo.name}:${tag} again, or by removing the tag's directory ` +
+        `_manifests/tags/${tag} from the repository's storage; until then nothing in ${repo.name} is deleted`,
+    )
+  }
+}
+
 async function addDates(name: string, manifests: Manifest[], dates: ConfigDates, concurrency: number): Promise<void> {
   await forEachLimited(manifests, concurrency, async (m) => {
     if (!m.configDigest) return
@@ -135,13 +150,14 @@ export async function inventoryRepository(
   const repo: RepositoryInventory = { name, tags: new Map(), manifests: new Map() }
   try {
     const tags = await client.tags(name)
+    if (tags === undefined) repo.unknown = true
     // Whether dates are needed is known only once every tag is read; when it is likely, each config is asked for as
     // soon as its manifest is read instead of after that barrier (issue 15). The minimal client reads every config.
-    const prefetch = mayNeedDates(tags, settings)
-    await forEachLimited(tags, settings.concurrency, async (tag) => {
-      const { digest, manifest } = await readManifest(client, repo, tag)
+    const prefetch = mayNeedDates(tags ?? [], settings)
+    await forEachLimited(tags ?? [], settings.concurrency, async (tag) => {
+      const { digest, manifest } = await readTag(client, repo, tag)
       repo.tags.set(tag, digest)
-      if (prefetch && manifest?.configDigest && isDatable(manifest) && !SIGNATURE_TAG.test(tag)) {
+      if (prefetch && manifest?.configDigest && isDatable(manifest) && !FOLLOWER_TAG.test(tag)) {
         dates.prefetch(name, manifest.configDigest)
       }
     })
@@ -158,7 +174,7 @@ export async function inventoryRepository(
 
 /** Tags that name images, not cosign signatures/attestations. */
 const imageTags = (repo: RepositoryInventory): [string, string][] =>
-  [...repo.tags].filter(([tag]) => !SIGNATURE_TAG.test(tag))
+  [...repo.tags].filter(([tag]) => !FOLLOWER_TAG.test(tag))
 
 /**
  * DECISIONS 12: `created` only where a rule needs it. Without `older-than`, a repository with no more images than
@@ -177,7 +193,7 @@ function needsDates(repo: RepositoryInventory, settings: InventorySettings): boo
 function mayNeedDates(tags: string[], settings: InventorySettings): boolean {
   if (settings.olderThanMs !== undefined) return true
   let imageTagCount = 0
-  for (const tag of tags) if (!SIGNATURE_TAG.test(tag) && ++imageTagCount > settings.keepCount) return true
+  for (const tag of tags) if (!FOLLOWER_TAG.test(tag) && ++imageTagCount > settings.keepCount) return true
   return false
 }
 
@@ -198,22 +214,40 @@ function datableImages(repo: RepositoryInventory): Manifest[] {
   return [...out.values()]
 }
 
-/** Which repositories this run covers: named directly when no pattern needs the catalog (DECISIONS 10). */
-export async function repositoryNames(client: InventoryReads, settings: InventorySettings): Promise<string[]> {
+/** Which repositories a run covers, and what the patterns say beyond the names. */
+export interface RepositorySelection {
+  names: string[]
+  /** Names given literally (no glob characters): one the registry does not know fails the run (DECISIONS 25). */
+  literal: Set<string>
+  /** Patterns with glob characters that matched no repository of the catalog: a warning (DECISIONS 25). */
+  unmatched: string[]
+}
+
+/**
+ * Which repositories this run covers: named directly when no pattern needs the catalog (DECISIONS 10). A literal name
+ * is read even when the catalog does not list it, so that its absence is the registry's answer, not ours.
+ */
+export async function repositoryNames(client: InventoryReads, settings: InventorySettings): Promise<RepositorySelection> {
   const includes = settings.repositories.filter((p) => !p.startsWith('!'))
   const covered = globMatcher(settings.repositories)
-  let names: string[]
-  if (includes.length > 0 && !includes.some(hasGlobMagic)) {
-    names = [...new Set(includes)].filter(covered)
-  } else {
-    names = []
+  const literal = new Set(includes.filter((p) => !hasGlobMagic(p)).filter(covered))
+  const patterns = includes.filter(hasGlobMagic).map((pattern) => ({ pattern, test: globMatcher([pattern]), hits: 0 }))
+  const names = [...literal]
+  if (patterns.length > 0 || includes.length === 0) {
     try {
-      for await (const name of client.catalog()) if (covered(name)) names.push(name)
+      for await (const name of client.catalog()) {
+        for (const p of patterns) if (p.test(name)) p.hits++
+        if (covered(name)) names.push(name)
+      }
     } catch (error) {
       throw new Error(`Could not list the repositories of ${settings.registry} (_catalog): ${(error as Error).message}`)
     }
   }
-  return [...new Set(names)].filter((name) => inShard(name, settings.shard)).sort()
+  return {
+    names: [...new Set(names)].filter((name) => inShard(name, settings.shard)).sort(),
+    literal,
+    unmatched: patterns.filter((p) => p.hits === 0).map((p) => p.pattern),
+  }
 }
 
 /**
@@ -226,17 +260,22 @@ export async function readRepositories(
   dates: ConfigDates,
   log: Logger,
   each: (repo: RepositoryInventory) => Promise<void> | void,
-): Promise<void> {
+): Promise<RepositorySelection> {
   try {
     await client.ping()
   } catch (error) {
     throw new Error(`The registry ${settings.registry} did not answer the v2 API: ${(error as Error).message}`)
   }
-  const names = await repositoryNames(client, settings)
+  const selection = await repositoryNames(client, settings)
+  for (const pattern of selection.unmatched) {
+    log.warning(`The repositories pattern ${pattern} matches no repository in the catalog of ${settings.registry}.`)
+  }
   const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
-  log.info(`${names.length} repositories to read${shard}`)
+  const count = selection.names.length
+  log.info(`${count} ${count === 1 ? 'repository' : 'repositories'} to read${shard}`)
   // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
-  await forEachLimited(names, settings.concurrency, async (name) => {
+  await forEachLimited(selection.names, settings.concurrency, async (name) => {
     await each(await inventoryRepository(client, name, settings, dates, log))
   })
+  return selection
 }

@@ -2,6 +2,7 @@
 import * as core from '@actions/core'
 import { context } from '@actions/github'
 import { INPUTS, parseSettings } from './inputs.js'
+import { EXIT_ON_SIGNAL, interruptOnSignals } from './interrupt.js'
 import { redactingLogger, redactor, secretsOf } from './redact.js'
 import { toMarkdown } from './report/markdown.js'
 import { outputs } from './report/outcome.js'
@@ -30,11 +31,22 @@ export async function main(): Promise<void> {
     const secrets = secretsOf(settings)
     for (const secret of secrets) core.setSecret(secret)
     redact = redactor(secrets)
-    const result = await run(settings, { log: redactingLogger(githubLogger, redact), now: Date.now })
+    const interrupt = interruptOnSignals((message) => core.warning(message))
+    const result = await run(settings, {
+      log: redactingLogger(githubLogger, redact),
+      now: Date.now,
+      signal: interrupt.signal,
+    })
 
     const footer = context.runId ? `\n<sub>${context.workflow} run #${context.runNumber}</sub>\n` : ''
     await core.summary.addRaw(redact(toMarkdown(result) + footer)).write()
     for (const [name, value] of Object.entries(outputs(result))) core.setOutput(name, value)
+    if (result.interrupted) {
+      core.setFailed(redact(`registry-prune was interrupted by ${result.interrupted}:\n- ${result.failures.join('\n- ')}`))
+      // Reads and a collector the run stopped waiting for must not keep the job alive until it is killed.
+      process.exit(EXIT_ON_SIGNAL[result.interrupted])
+    }
+    interrupt.dispose()
     if (result.failures.length > 0) {
       core.setFailed(redact(`registry-prune finished with problems:\n- ${result.failures.join('\n- ')}`))
     }

@@ -1,18 +1,7 @@
 // How long each phase of a run took and how many requests it sent (issue 15), for the plan file and the summary.
 // Repositories are re-checked and deleted in side by side, so two phases can overlap: a phase's time is the wall time
 // during which at least one piece of its work was under way, not a sum over repositories.
-
-export const PHASES = ['inventory', 'recheck', 'deletions', 'gc'] as const
-export type PhaseName = (typeof PHASES)[number]
-
-export interface PhaseFigures {
-  /** Wall time with work of this phase under way. 0 when the phase did not run. */
-  seconds: number
-  /** HTTP requests it sent (the collector's commands are not HTTP: 0 for gc). */
-  requests: number
-}
-
-export type Phases = Record<PhaseName, PhaseFigures>
+import type { PhaseName } from './types.js'
 
 export class PhaseClock {
   private readonly running = new Map<PhaseName, { count: number; since: number }>()

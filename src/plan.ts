@@ -20,8 +20,12 @@ export type Rules = Pick<
   'keepCount' | 'keepTags' | 'olderThanMs' | 'allowDeleteAll' | 'untagged' | 'keepUntagged'
 >
 
-/** cosign's tag scheme: the tag names the digest of the subject it signs or attests. */
-export const SIGNATURE_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/
+/**
+ * Follower tags (DECISIONS 23): the tag names the digest of the subject it follows. cosign's `.sig/.att/.sbom`, the
+ * OCI 1.1 referrers tag schema (no suffix: an index listing the subject's referrers, kept by oras and notation on
+ * registries without the referrers API) and other tools' suffixes. Never an image.
+ */
+export const FOLLOWER_TAG = /^sha256-([0-9a-f]{64})(?:\.(.+))?$/
 
 /** DECISIONS 4: reproducible builds stamp 1970-01-01, which says nothing about age. */
 const FIRST_USABLE_DATE = 86_400_000
@@ -75,8 +79,17 @@ function ageOf(digest: string, manifests: Map<string, Manifest>, seen = new Set<
   return ages.length > 0 ? Math.max(...ages) : undefined
 }
 
+/** The OCI 1.1 referrers tag schema: `sha256-<hex>` with no suffix names an index of the subject's referrers. */
+const isReferrersTag = (tag: string): boolean => {
+  const match = FOLLOWER_TAG.exec(tag)
+  return match !== null && match[2] === undefined
+}
+
+/** The digest a follower tag names. */
+const subjectOfTag = (tag: string): string => `sha256:${FOLLOWER_TAG.exec(tag)?.[1] ?? ''}`
+
 function roleOf(tags: string[], manifest: Manifest | undefined, listed: boolean): Role {
-  if (tags.some((tag) => !SIGNATURE_TAG.test(tag))) return 'image'
+  if (tags.some((tag) => !FOLLOWER_TAG.test(tag))) return 'image'
   if (tags.length > 0) return 'signature'
   if (manifest?.subject) return 'referrer'
   return listed ? 'child' : 'untagged'
@@ -90,12 +103,20 @@ function buildNodes(repo: RepositoryInventory): Node[] {
   for (const manifest of repo.manifests.values()) {
     for (const child of new Set(manifest.children)) push(listedBy, child, manifest.digest)
   }
+  // What a follower tag names, by the digest it points at; the manifests such an index lists (the referrers of its
+  // subject) follow that subject too.
+  const followed = new Map<string, string[]>()
+  for (const [digest, tags] of tagsByDigest) {
+    if (tags.every((tag) => FOLLOWER_TAG.test(tag))) followed.set(digest, tags.map(subjectOfTag))
+  }
   const present = new Set([...tagsByDigest.keys(), ...repo.manifests.keys()])
   return [...present].sort(byText).map((digest) => {
     const manifest = repo.manifests.get(digest)
     const tags = (tagsByDigest.get(digest) ?? []).sort(compareTagsDescending)
-    const signed = tags.flatMap((tag) => SIGNATURE_TAG.exec(tag)?.[1] ?? []).map((hex) => `sha256:${hex}`)
-    const subjects = [...new Set([...signed, ...(manifest?.subject ? [manifest.subject] : [])])].sort(byText)
+    const signed = tags.flatMap((tag) => (FOLLOWER_TAG.test(tag) ? [subjectOfTag(tag)] : []))
+    const viaIndex = (listedBy.get(digest) ?? []).flatMap((lister) => followed.get(lister) ?? [])
+    const own = manifest?.subject ? [manifest.subject] : []
+    const subjects = [...new Set([...signed, ...viaIndex, ...own])].sort(byText)
     const listers = (listedBy.get(digest) ?? []).sort(byText)
     const parents = [...new Set([...subjects, ...listers])].filter((p) => p !== digest && present.has(p)).sort(byText)
     const role = roleOf(tags, manifest, listers.length > 0)
@@ -187,7 +208,7 @@ function followReason(node: Node, parent: Node, decision: Decision): string {
   const state = decision === 'keep' ? 'kept' : 'deleted'
   if (node.listedBy.includes(parent.digest)) return `child of ${state} index ${short(parent.digest)}`
   const noun = parent.manifest?.kind === 'index' ? 'index' : parent.role === 'image' ? 'image' : 'manifest'
-  const what = node.role === 'signature' ? 'signature' : 'referrer'
+  const what = node.role !== 'signature' ? 'referrer' : node.tags.some(isReferrersTag) ? 'referrers index' : 'signature'
   return `${what} of a ${state} ${noun} ${short(parent.digest)}`
 }
 
@@ -317,7 +338,9 @@ function planRepository(repo: RepositoryInventory, rules: Rules, now: number): R
     toPlanned(node, final.get(node.digest) as Verdict, repo),
   )
   const notes = notesFor(repo, nodes, order, rules)
-  return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes }
+  const unknown = repo.unknown === true && nodes.length === 0 && !repo.incomplete
+  if (unknown) notes.push('the registry does not know this repository (NAME_UNKNOWN)')
+  return { name: repo.name, order, ...(skipped ? { skipped } : {}), manifests, notes, ...(unknown ? { unknown } : {}) }
 }
 
 /**

@@ -1,37 +1,26 @@
 // One run, the same for every front door: inventory -> plan -> apply -> gc. Reporting is the caller's.
+// Once planning is done, the run always ends with a record: whatever stops it (a registry refusing deletes, a crash,
+// SIGINT/SIGTERM from a cancelled job), the plan file says what was deleted, what failed and what was not attempted.
+import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import { apply } from './apply.js'
-import { CachedReads, DigestCache, type CacheStats, type InventoryReads } from './cache.js'
+import { CachedReads, DigestCache, type InventoryReads } from './cache.js'
 import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
 import { ConfigDates, readRepositories } from './inventory.js'
-import { PhaseClock, requestsBetween, type Phases } from './phases.js'
+import { PhaseClock, requestsBetween } from './phases.js'
 import { Planner } from './plan.js'
 import { RegistryClient } from './registry/client.js'
 import { writeJson } from './report/json.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
-import type { ApplyResult, GcResult, Io, Logger, Plan, Settings } from './types.js'
+import type { ApplyResult, Io, Logger, Plan, RunResult, Settings } from './types.js'
 
-export interface RunResult {
-  settings: Settings
-  startedAt: number
-  plan: Plan
-  /** Undefined on a dry run, and when `prune` is false. */
-  applied: ApplyResult | undefined
-  gc: GcResult | undefined
-  /** HTTP requests by kind, for the report and the benchmark. */
-  requests: Record<string, number>
-  /** Why the run must end non-zero although it finished (skipped repositories, failed deletions, failed GC). */
-  failures: string[]
-  /** What the run could not do as asked but worked around (untagged not listed, storage not measured). */
-  warnings: string[]
-  /** How long each phase took and the requests it sent (issue 15). */
-  phases?: Phases
-  /** What the cache between runs gave; undefined without `cache-file`. */
-  cache?: CacheStats & { file: string }
-}
+export type { RunResult } from './types.js'
+
+/** How long deletions in flight may take to finish once a signal came (DECISIONS 26). */
+export const GRACE_MS = 5_000
 
 export async function run(settings: Settings, io: Io): Promise<RunResult> {
   const { log } = io
@@ -44,57 +33,62 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   const clock = new PhaseClock()
   try {
+    await checkPlanFileWritable(settings.planFile) // fail early on an unwritable path, before anything is deleted
     const cache = settings.cacheFile && settings.prune ? await DigestCache.load(settings.cacheFile, settings.registry, log) : undefined
     // Only the inventory reads through the cache: apply's re-check always GETs and hashes what tags point at now.
     const reads: InventoryReads = cache ? new CachedReads(client, cache) : client
     const start = { ...client.stats }
-    const { planned, sizes, warnings } = await clock.time('inventory', () => inventoryAndPlan(settings, reads, shell, io))
+    const planning = clock.time('inventory', () => inventoryAndPlan(settings, reads, shell, io))
+    const planned = await untilInterrupted(planning, io.signal, 0)
     const inventoried = { ...client.stats }
-    await writeFile(settings.planFile, '') // fail early on an unwritable path, before anything is deleted
-    const storage = shell ? await clock.time('gc', () => measureStorage(shell, settings, log)) : { storageBytesBefore: undefined }
-    const applied = settings.prune && !settings.dryRun
-      ? await log.group('Delete', () => apply(client, planned, settings, log, clock))
-      : undefined
-    const deleted = { ...client.stats }
-    // A failing collector must not cost the record of what was deleted: it becomes a failure of the finished run.
-    let gc: GcResult | undefined
-    let gcFailure: string | undefined
-    if (shell) {
-      try {
-        gc = await clock.time('gc', () =>
-          collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: sizes, ...storage }, log),
-        )
-      } catch (error) {
-        gcFailure = (error as Error).message
-      }
-    }
-    if (cache && settings.cacheFile) await saveCache(cache, settings.cacheFile, io, warnings)
     const result: RunResult = {
       settings,
       startedAt,
-      plan: planned,
-      applied,
-      gc,
-      requests: { ...client.stats },
-      failures: [...failures(settings, planned, applied), ...(gcFailure ? [gcFailure] : [])],
-      warnings,
-      phases: {
-        inventory: { seconds: clock.seconds('inventory'), requests: requestsBetween(start, inventoried) },
-        // Re-checks and deletions overlap (repositories side by side); the kind of request tells them apart.
-        recheck: {
-          seconds: clock.seconds('recheck'),
-          requests: requestsBetween(inventoried, deleted) - requestsBetween(inventoried, deleted, ['delete']),
-        },
-        deletions: { seconds: clock.seconds('deletions'), requests: requestsBetween(inventoried, deleted, ['delete']) },
-        gc: { seconds: clock.seconds('gc'), requests: 0 },
-      },
-      ...(cache && settings.cacheFile ? { cache: { file: settings.cacheFile, ...cache.stats } } : {}),
+      plan: planned === INTERRUPTED ? { repositories: [], reclaimableBytes: 0, untaggedReclaimableBytes: 0 } : planned.planned,
+      applied: undefined,
+      gc: undefined,
+      requests: {},
+      failures: [],
+      warnings: planned === INTERRUPTED ? [] : planned.warnings,
     }
+    if (planned === INTERRUPTED) {
+      result.failures.push(`${interruption(io.signal)} while reading the registry: nothing was deleted`)
+    } else {
+      result.failures.push(...planFailures(settings, planned.planned, planned.literal))
+      await carryOut(result, { client, shell, sizes: planned.sizes, io, clock })
+      // Not on the way out after a signal: the grace period is for the record, not for the next run's speed-up.
+      if (cache && settings.cacheFile && !io.signal?.aborted) await saveCache(cache, settings.cacheFile, io, result.warnings)
+    }
+    result.requests = { ...client.stats }
+    result.phases = {
+      inventory: { seconds: clock.seconds('inventory'), requests: requestsBetween(start, inventoried) },
+      // Re-checks and deletions overlap (repositories side by side); the kind of request tells them apart. The
+      // collector sends no HTTP request.
+      recheck: {
+        seconds: clock.seconds('recheck'),
+        requests: requestsBetween(inventoried, result.requests) - requestsBetween(inventoried, result.requests, ['delete']),
+      },
+      deletions: { seconds: clock.seconds('deletions'), requests: requestsBetween(inventoried, result.requests, ['delete']) },
+      gc: { seconds: clock.seconds('gc'), requests: 0 },
+    }
+    if (cache && settings.cacheFile) result.cache = { file: settings.cacheFile, ...cache.stats }
+    if (io.signal?.aborted) result.interrupted = interruption(io.signal)
     await writePlanFile(result)
     return result
   } finally {
-    await Promise.allSettled([client.close(), shell?.close()])
+    // A run cut short does not wait for requests it no longer needs.
+    if (io.signal?.aborted) void client.close()
+    else await Promise.allSettled([client.close(), shell?.close()])
+    if (io.signal?.aborted) void shell?.close()
   }
+}
+
+interface Parts {
+  client: RegistryClient
+  shell: Shell | undefined
+  sizes: Map<string, number>
+  io: Io
+  clock: PhaseClock
 }
 
 /** A cache that cannot be written costs the next run time, not this run its result: a warning. */
@@ -108,11 +102,117 @@ async function saveCache(cache: DigestCache, file: string, io: Io, warnings: str
   }
 }
 
+/** Deletions, then GC; every failure becomes one of the run's failures, so the record is still written. */
+async function carryOut(result: RunResult, { client, shell, sizes, io, clock }: Parts): Promise<void> {
+  const { settings } = result
+  const { log } = io
+  let deletionsFinished = true
+  try {
+    const storage = shell ? await clock.time('gc', () => measureStorage(shell, settings, log)) : { storageBytesBefore: undefined }
+    if (settings.prune && !settings.dryRun) {
+      const into: ApplyResult = { repositories: [] }
+      result.applied = into
+      const deleting = log.group('Delete', () =>
+        apply(client, result.plan, settings, log, { into, clock, ...(io.signal ? { signal: io.signal } : {}) }),
+      )
+      let stoppedBy: string | undefined
+      try {
+        if ((await untilInterrupted(deleting, io.signal, GRACE_MS)) === INTERRUPTED) deletionsFinished = false
+      } catch (error) {
+        // The registry refuses deletes everywhere (disabled, read-only): said once, not once per repository.
+        deletionsFinished = false
+        stoppedBy = (error as Error).message
+        result.failures.push(stoppedBy)
+      }
+      settleInFlight(into)
+      for (const r of into.repositories) {
+        if (r.error && r.error !== stoppedBy) result.failures.push(`${r.name}: ${r.error}`)
+      }
+    }
+    if (io.signal?.aborted) {
+      result.failures.push(`${interruption(io.signal)}: no deletion was started after it${shell ? ', and garbage collection did not run' : ''}`)
+      return
+    }
+    if (!shell) return
+    if (!deletionsFinished) {
+      result.warnings.push('Garbage collection did not run: the deletions did not finish.')
+      return
+    }
+    // A failing collector must not cost the record of what was deleted: it becomes a failure of the finished run.
+    const collecting = clock.time('gc', () =>
+      collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: sizes, ...storage }, log),
+    )
+    const gc = await untilInterrupted(collecting, io.signal, GRACE_MS)
+    if (gc === INTERRUPTED) {
+      result.failures.push(`${interruption(io.signal)} during garbage collection: the collector may still be running`)
+    } else {
+      result.gc = gc
+    }
+  } catch (error) {
+    // A crash after planning: the record of what was done so far still gets written.
+    result.failures.push((error as Error).message)
+  }
+}
+
+/** A DELETE sent and never answered in time: its fate is unknown, so it is recorded as failed, not as deleted. */
+function settleInFlight(applied: ApplyResult): void {
+  for (const r of applied.repositories) {
+    if (r.inFlight === undefined) continue
+    r.failed ??= r.inFlight
+    r.error ??= 'interrupted while its DELETE was in flight: it may or may not be deleted'
+    r.inFlight = undefined
+  }
+}
+
+const INTERRUPTED = Symbol('interrupted')
+
+/**
+ * The work's result, or INTERRUPTED once `signal` aborts and `graceMs` more have passed without the work ending.
+ * The work is not cancelled: it is only no longer waited for.
+ */
+async function untilInterrupted<T>(work: Promise<T>, signal: AbortSignal | undefined, graceMs: number) {
+  if (!signal) return work
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+  const cut = new Promise<typeof INTERRUPTED>((resolve) => {
+    const start = () => (timer = setTimeout(() => resolve(INTERRUPTED), graceMs))
+    if (signal.aborted) start()
+    else signal.addEventListener('abort', (onAbort = start), { once: true })
+  })
+  work.catch(() => undefined) // a rejection after the cut has no one left to hear it
+  try {
+    return await Promise.race([work, cut])
+  } finally {
+    clearTimeout(timer)
+    if (onAbort) signal.removeEventListener('abort', onAbort)
+  }
+}
+
+function interruption(signal: AbortSignal | undefined): 'SIGINT' | 'SIGTERM' {
+  return signal?.reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM'
+}
+
+/** The plan file's directory takes a new file (the record is written there, then renamed into place). */
+async function checkPlanFileWritable(path: string): Promise<void> {
+  const probe = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  await writeFile(probe, '')
+  await rm(probe, { force: true })
+}
+
+/** Written beside its final path, then renamed: the plan file is never left empty or cut short (issue 11). */
 async function writePlanFile(result: RunResult): Promise<void> {
-  const out = createWriteStream(result.settings.planFile)
-  await writeJson(result, out)
-  out.end()
-  await finished(out)
+  const path = result.settings.planFile
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    const out = createWriteStream(temporary)
+    await writeJson(result, out)
+    out.end()
+    await finished(out)
+    await rename(temporary, path)
+  } catch (error) {
+    await rm(temporary, { force: true })
+    throw error
+  }
 }
 
 /** `du -sb` of storage-path before the first delete; a failure is kept for the report, GC then counts blob sizes. */
@@ -138,30 +238,40 @@ async function inventoryAndPlan(
   client: InventoryReads,
   shell: Shell | undefined,
   io: Io,
-): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[] }> {
+): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[]; literal: Set<string> }> {
   const { log } = io
   const warnings: string[] = []
   const planner = new Planner(settings, io.now())
+  let literal = new Set<string>()
   if (settings.prune) {
     const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined
     if (untagged && 'note' in untagged) warnings.push(untagged.note)
     const dates = new ConfigDates(client)
-    await log.group('Inventory', () =>
+    const selection = await log.group('Inventory', () =>
       readRepositories(client, settings, dates, log, async (read) => {
         planner.add(untagged ? await addUntagged(read, untagged, client, settings, dates) : read)
       }),
     )
-  }
-  return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings }
-}
-
-function failures(settings: Settings, planned: Plan, applied: ApplyResult | undefined): string[] {
-  const out: string[] = []
-  if (settings.failOnSkipped) {
-    for (const r of planned.repositories) {
-      if (r.skipped) out.push(`${r.name} was skipped: ${r.skipped}`)
+    literal = selection.literal
+    for (const pattern of selection.unmatched) {
+      warnings.push(`The repositories pattern ${pattern} matches no repository in the catalog.`)
     }
   }
-  for (const r of applied?.repositories ?? []) if (r.error) out.push(`${r.name}: ${r.error}`)
+  return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings, literal }
+}
+
+/** What the plan alone makes a failure of the run: skipped repositories (fail-on-skipped), missing literal names. */
+function planFailures(settings: Settings, planned: Plan, literal: Set<string>): string[] {
+  const out: string[] = []
+  for (const r of planned.repositories) {
+    if (r.unknown && literal.has(r.name)) {
+      out.push(
+        `${r.name}: the registry has no repository of that name (its tag list answered NAME_UNKNOWN). ` +
+          'Check the name in repositories.',
+      )
+    } else if (settings.failOnSkipped && r.skipped) {
+      out.push(`${r.name} was skipped: ${r.skipped}`)
+    }
+  }
   return out
 }

@@ -89,6 +89,8 @@ export interface RepositoryInventory {
   untaggedNote?: string
   /** Set when the listing is incomplete: then nothing in this repository is deleted. */
   incomplete?: string
+  /** The registry answered NAME_UNKNOWN to its tag list: it has no tags (it may still hold untagged manifests). */
+  unknown?: boolean
 }
 
 export interface Inventory {
@@ -131,6 +133,8 @@ export interface RepositoryPlan {
    */
   manifests: PlannedManifest[]
   notes: string[]
+  /** The registry does not know it: no tags (NAME_UNKNOWN) and no manifest listed from storage. */
+  unknown?: boolean
 }
 
 export interface Plan {
@@ -148,6 +152,10 @@ export interface RepositoryApplyResult {
   spared: { digest: string; reason: string }[]
   /** Set when applying stopped in this repository. */
   error?: string
+  /** The deletion the error came from: the registry's answer was not a success. */
+  failed?: string
+  /** A DELETE sent and not yet answered (a run cut short records it as failed: its fate is unknown). */
+  inFlight?: string
 }
 
 export interface ApplyResult {
@@ -174,6 +182,47 @@ export interface GcResult {
   warnings: string[]
 }
 
+export interface RunResult {
+  settings: Settings
+  startedAt: number
+  plan: Plan
+  /** Undefined on a dry run, and when `prune` is false. */
+  applied: ApplyResult | undefined
+  gc: GcResult | undefined
+  /** HTTP requests by kind, for the report and the benchmark. */
+  requests: Record<string, number>
+  /** Why the run must end non-zero although it finished (skipped repositories, failed deletions, failed GC). */
+  failures: string[]
+  /** What the run could not do as asked but worked around (untagged not listed, storage not measured). */
+  warnings: string[]
+  /** Set when a signal cut the run short (DECISIONS 26): the front door exits 130 (SIGINT) or 143 (SIGTERM). */
+  interrupted?: 'SIGINT' | 'SIGTERM'
+  /** How long each phase took and the requests it sent (issue 15). */
+  phases?: Phases
+  /** What the cache between runs gave; undefined without `cache-file`. */
+  cache?: CacheStats & { file: string }
+}
+
+export type PhaseName = 'inventory' | 'recheck' | 'deletions' | 'gc'
+
+export interface PhaseFigures {
+  /** Wall time with work of this phase under way; 0 when the phase did not run. */
+  seconds: number
+  /** HTTP requests it sent (the collector's commands are not HTTP: 0 for gc). */
+  requests: number
+}
+
+export type Phases = Record<PhaseName, PhaseFigures>
+
+export interface CacheStats {
+  /** Entries read from the file (0 when there was none or it was ignored). */
+  loaded: number
+  manifestHits: number
+  blobHits: number
+  /** Entries written at the end of the run. */
+  written: number
+}
+
 /** What a front door gives `run`: where to log, and the clock. */
 export interface Logger {
   info(message: string): void
@@ -188,4 +237,6 @@ export interface Io {
   now(): number
   /** Waits between retries; tests inject one that does not wait. */
   sleep?: (ms: number) => Promise<void>
+  /** Aborted by SIGINT/SIGTERM, with the signal's name as reason: the run stops deleting and writes its record. */
+  signal?: AbortSignal
 }

@@ -2,6 +2,7 @@
 // 0 success, 1 failure (including a run that finished with problems), 2 bad input (nothing was sent).
 import { writeFile } from 'node:fs/promises'
 import { InputError, parseSettings } from '../inputs.js'
+import { EXIT_ON_SIGNAL } from '../interrupt.js'
 import { redactingLogger, redactor, secretsOf } from '../redact.js'
 import { writeJson } from '../report/json.js'
 import { toMarkdown } from '../report/markdown.js'
@@ -20,6 +21,8 @@ export interface CliIo {
   stderr: Stream
   env: NodeJS.ProcessEnv
   now?: () => number
+  /** Aborted by SIGINT/SIGTERM (src/interrupt.ts). */
+  signal?: AbortSignal
 }
 
 export const EXIT = { ok: 0, failure: 1, badInput: 2 } as const
@@ -67,7 +70,11 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
   const logger = cliLogger(stderr, { debug, ...(io.now ? { now: io.now } : {}) })
   let result
   try {
-    result = await run(settings, { log: redactingLogger(logger, redact), now: io.now ?? Date.now })
+    result = await run(settings, {
+      log: redactingLogger(logger, redact),
+      now: io.now ?? Date.now,
+      ...(io.signal ? { signal: io.signal } : {}),
+    })
   } catch (error) {
     logger.close()
     return fail(EXIT.failure, error instanceof Error ? error.message : String(error))
@@ -81,6 +88,9 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
     if (args.dotenvFile !== undefined) await writeFile(args.dotenvFile, redact(toDotenv(outputs(result))))
   } catch (error) {
     return fail(EXIT.failure, `Cannot write the report: ${(error as Error).message}`)
+  }
+  if (result.interrupted) {
+    return fail(EXIT_ON_SIGNAL[result.interrupted], `interrupted by ${result.interrupted}:\n- ${result.failures.join('\n- ')}`)
   }
   if (result.failures.length > 0) {
     return fail(EXIT.failure, `finished with problems:\n- ${result.failures.join('\n- ')}`)

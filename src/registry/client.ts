@@ -5,6 +5,7 @@ import { Agent, request, type Dispatcher } from 'undici'
 import { Authenticator, parseTokenResponse, type TokenResponse } from './auth.js'
 import {
   DeleteDisabledError,
+  ManifestUnknownError,
   ReadOnlyError,
   RegistryAuthError,
   RegistryError,
@@ -153,10 +154,15 @@ export class RegistryClient {
     }
   }
 
-  /** All tags of a repository ([] when the repository is unknown), following `Link` pages. */
-  async tags(name: string): Promise<string[]> {
+  /**
+   * All tags of a repository, following `Link` pages; undefined when the registry itself says it does not know the
+   * repository (DECISIONS 24: a 404 whose JSON body says NAME_UNKNOWN). Distribution 2.8 answers so for a repository
+   * holding only untagged manifests too, so "unknown" means "no tags", not "no manifests".
+   */
+  async tags(name: string): Promise<string[] | undefined> {
     const tags: string[] = []
     for await (const page of this.pages(this.url(`v2/${repo(name)}/tags/list`), 'tags', pull(name))) {
+      if (page === UNKNOWN_NAME) return undefined
       for (const tag of list(page, 'tags', `the tag list of ${name}`)) {
         if (typeof tag !== 'string' || !TAG.test(tag)) {
           throw new Error(`the tag list of ${name} holds an invalid tag ${JSON.stringify(tag)}`)
@@ -173,7 +179,10 @@ export class RegistryClient {
     const answer = await this.send({
       method: 'GET', url, kind: 'manifest', scope: pull(name), maxBytes: LIMITS.manifestBytes, accept: MANIFEST_ACCEPT,
     })
-    if (answer.status !== 200) throw this.error(answer, 'GET')
+    if (answer.status === 404 && this.says(answer, 'MANIFEST_UNKNOWN')) {
+      throw new ManifestUnknownError(this.details(answer, 'GET'), name, reference)
+    }
+    if (answer.status !== 200) throw this.error(answer, 'GET', answer.status === 404 ? NOT_THE_REGISTRY : undefined)
     const digest = this.verifiedDigest(answer, reference, answer.body)
     return { digest, mediaType: mediaTypeOf(answer), body: answer.body }
   }
@@ -238,6 +247,11 @@ export class RegistryClient {
     throw new RegistryError(details)
   }
 
+  /** True when the answer carries the registry's own JSON error with this code (not a proxy's page). */
+  private says(answer: Answer, code: string): boolean {
+    return parseErrorBody(answer.body.toString('utf8'), { jsonOnly: true }).code === code
+  }
+
   private who(): string {
     return this.options.username ? `the user ${JSON.stringify(this.options.username)}` : 'anonymous access'
   }
@@ -259,12 +273,17 @@ export class RegistryClient {
       }
       seen.add(next.href)
       const answer: Answer = await this.send({ method: 'GET', url: next, kind, scope, maxBytes: LIMITS.pageBytes })
-      if (answer.status === 404 && kind === 'tags') return
+      if (answer.status === 404 && kind === 'tags' && seen.size === 1 && this.says(answer, 'NAME_UNKNOWN')) {
+        yield UNKNOWN_NAME
+        return
+      }
       if (answer.status !== 200) {
         const hint = kind === 'catalog' && (answer.status === 401 || answer.status === 403)
           ? `${this.who()} may not read the catalog (scope registry:catalog:*); ` +
             'name the repositories without glob characters instead'
-          : undefined
+          : answer.status === 404
+            ? NOT_THE_REGISTRY
+            : undefined
         throw this.error(answer, 'GET', hint)
       }
       try {
@@ -438,6 +457,14 @@ export class RegistryClient {
 }
 
 const pull = (name: string): string => `repository:${name}:pull`
+
+/** The page `pages` yields when the registry says NAME_UNKNOWN. */
+const UNKNOWN_NAME = Symbol('NAME_UNKNOWN')
+
+const NOT_THE_REGISTRY =
+  'A 404 without the registry\'s own JSON error code is not an answer about the repository (a proxy or ingress ' +
+  'may have answered): it is taken as a failure to read, and nothing in this repository is deleted. Check that ' +
+  '`registry` is the registry\'s base URL and that every path under /v2/ reaches it'
 
 /** A 200 answer whose content is wrong: not retried, an error for whatever needed it. */
 const invalid = (url: URL, code: string, detail: string): RegistryError =>

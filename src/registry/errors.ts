@@ -64,6 +64,21 @@ export class ReadOnlyError extends RegistryError {
   }
 }
 
+/**
+ * The registry says it has no manifest for this reference (404 MANIFEST_UNKNOWN). By tag, during a read, that is a
+ * broken tag: its link points at a revision the registry no longer has.
+ */
+export class ManifestUnknownError extends RegistryError {
+  constructor(
+    details: RegistryErrorDetails,
+    readonly repository: string,
+    readonly reference: string,
+  ) {
+    super(details)
+    this.name = 'ManifestUnknownError'
+  }
+}
+
 /** Credentials were refused, or the token server granted less than a request needs. */
 export class RegistryAuthError extends RegistryError {
   constructor(details: RegistryErrorDetails) {
@@ -142,8 +157,11 @@ export function describeTransportError(error: unknown): TransportFailure {
   }
 }
 
-/** The registry's `{"errors":[{code,message}]}` body, or a one-line excerpt of any other body. */
-export function parseErrorBody(body: string): { code?: string; message?: string } {
+/**
+ * The registry's `{"errors":[{code,message}]}` body, or a one-line excerpt of any other body (then no code: only
+ * the registry's own JSON says what went wrong). `jsonOnly` gives nothing for a body that is not such JSON.
+ */
+export function parseErrorBody(body: string, options: { jsonOnly?: boolean } = {}): { code?: string; message?: string } {
   try {
     const parsed = JSON.parse(body) as { errors?: { code?: unknown; message?: unknown }[] }
     const first = parsed.errors?.[0]
@@ -156,6 +174,7 @@ export function parseErrorBody(body: string): { code?: string; message?: string 
   } catch {
     // not JSON: fall through to the excerpt
   }
+  if (options.jsonOnly) return {}
   const excerpt = body.replace(/\s+/g, ' ').trim().slice(0, 200)
   return excerpt ? { message: excerpt } : {}
 }

@@ -3,7 +3,7 @@
 // building it (and the object tree behind it) at once would double the run's peak memory.
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
-import type { RunResult } from '../run.js'
+import type { RunResult } from '../types.js'
 import type { Settings } from '../types.js'
 import { VERSION } from '../version.js'
 import { outcomes, totals, type RepositoryOutcome } from './outcome.js'

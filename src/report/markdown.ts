@@ -1,6 +1,6 @@
 // The job summary (GitHub) and the summary artifact (GitLab): Markdown with HTML, every registry value escaped,
 // always under GitHub's 1 MiB limit (a larger summary is dropped whole).
-import type { RunResult } from '../run.js'
+import type { RunResult } from '../types.js'
 import { escapeMarkdown as esc, formatBytes, formatTime, shortDigest } from './format.js'
 import { isImage, outcomes, totals, type RepositoryOutcome, type Totals } from './outcome.js'
 

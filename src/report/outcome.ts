@@ -1,8 +1,9 @@
 // What happened to each planned manifest, and the totals every report and output is made from.
-import type { RunResult } from '../run.js'
+import type { RunResult } from '../types.js'
 import type { PlannedManifest, RepositoryPlan } from '../types.js'
 
-export type Outcome = 'kept' | 'would delete' | 'deleted' | 'spared' | 'not deleted'
+/** A planned deletion in a real run ends as deleted, spared (the re-check), failed, or not attempted (DECISIONS 26). */
+export type Outcome = 'kept' | 'would delete' | 'deleted' | 'spared' | 'failed' | 'not attempted'
 
 export interface RepositoryOutcome {
   plan: RepositoryPlan
@@ -25,7 +26,9 @@ export function outcomes(result: RunResult): RepositoryOutcome[] {
       if (deleted.has(manifest.digest)) return { manifest, outcome: 'deleted' as const }
       const reason = spared.get(manifest.digest)
       if (reason !== undefined) return { manifest, outcome: 'spared' as const, note: reason }
-      return { manifest, outcome: 'not deleted' as const, note: done?.error ?? 'not attempted' }
+      if (done?.failed === manifest.digest) return { manifest, outcome: 'failed' as const, note: done.error }
+      const why = done?.error ?? (result.interrupted ? `the run was interrupted (${result.interrupted})` : result.failures[0])
+      return { manifest, outcome: 'not attempted' as const, ...(why ? { note: why } : {}) }
     })
     return { plan, manifests, error: done?.error }
   })

@@ -1,7 +1,7 @@
 // The CLI's report on a terminal: per repository what is kept or deleted and why, the totals and the GC figures.
 // Plain text; every value that came from the registry has its control characters replaced, so a hostile tag cannot
 // drive the terminal.
-import type { RunResult } from '../run.js'
+import type { RunResult } from '../types.js'
 import { formatBytes, formatTime, shortDigest } from './format.js'
 import { isImage, outcomes, totals, type Outcome, type RepositoryOutcome } from './outcome.js'
 
@@ -18,7 +18,8 @@ const MARK: Record<Outcome, string> = {
   'would delete': 'DELETE?',
   deleted: 'DELETED',
   spared: 'spared',
-  'not deleted': 'FAILED',
+  failed: 'FAILED',
+  'not attempted': 'untried',
 }
 
 export function toText(result: RunResult): string {

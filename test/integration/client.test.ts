@@ -78,8 +78,8 @@ describe('reading', () => {
 
   it('lists every tag, and none for a repository that does not exist', async () => {
     const c = client(reg.url)
-    expect((await c.tags('team/app')).sort()).toEqual(['d1', 'dmulti', 'multi', 'v1'])
-    expect(await c.tags('no/such/repo')).toEqual([])
+    expect((await c.tags('team/app'))?.sort()).toEqual(['d1', 'dmulti', 'multi', 'v1'])
+    expect(await c.tags('no/such/repo')).toBeUndefined()
     await c.close()
   })
 

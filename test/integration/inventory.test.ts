@@ -123,9 +123,9 @@ describe('inventory', () => {
     expect(globbed.stats.catalog).toBeGreaterThan(0)
   })
 
-  it('a named repository that does not exist is empty, not an error', async () => {
+  it('a named repository that does not exist is read as the registry says: unknown (NAME_UNKNOWN)', async () => {
     const inv = await inventory(client(reg.url), settings(reg.url, { repositories: ['no/such'] }), log)
-    expect(inv.repositories).toEqual([{ name: 'no/such', tags: new Map(), manifests: new Map() }])
+    expect(inv.repositories).toEqual([{ name: 'no/such', tags: new Map(), manifests: new Map(), unknown: true }])
   })
 
   it('splits repositories over shards: disjoint, and together all of them', async () => {

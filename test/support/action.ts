@@ -45,6 +45,8 @@ export async function runAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
   node: string = process.execPath,
+  /** Called with the started process, e.g. to signal it mid-run. */
+  started?: (child: ReturnType<typeof spawn>) => void,
 ): Promise<ActionRun> {
   if ((inputs.password ?? '').length >= 8) recordSecret(inputs.password!, inputs.username)
   for (const name of ['ssh-private-key', 'ssh-passphrase']) if ((inputs[name] ?? '').length >= 8) recordSecret(inputs[name]!)
@@ -66,6 +68,7 @@ export async function runAction(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  started?.(child)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

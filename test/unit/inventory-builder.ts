@@ -47,8 +47,11 @@ export function index(label: string, children: Manifest[], created?: number): Ma
 }
 
 /** The cosign tag for a signature (or attestation) of `subject`. */
-export const signatureTag = (subject: Manifest, suffix: 'sig' | 'att' | 'sbom' = 'sig'): string =>
+export const signatureTag = (subject: Manifest, suffix: string = 'sig'): string =>
   `sha256-${subject.digest.slice('sha256:'.length)}.${suffix}`
+
+/** The OCI 1.1 referrers tag schema: `sha256-<hex>` with no suffix, on an index of the subject's referrers. */
+export const referrersTag = (subject: Manifest): string => `sha256-${subject.digest.slice('sha256:'.length)}`
 
 interface RepositoryOptions {
   /** Manifests no tag points at (children, referrers, untagged). */

@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { globMatcher } from '../../src/globs.js'
-import { SIGNATURE_TAG, plan } from '../../src/plan.js'
+import { FOLLOWER_TAG, plan } from '../../src/plan.js'
 import type { Rules } from '../../src/plan.js'
 import { compareTagsDescending } from '../../src/tag-order.js'
 import type { Inventory, Manifest, PlannedManifest, RepositoryInventory, RepositoryPlan } from '../../src/types.js'
@@ -37,6 +37,17 @@ const repositorySpec = fc.record({
     { maxLength: 3 },
   ),
   referrers: fc.array(fc.record({ subject: fc.nat(), orphan: fc.boolean() }), { maxLength: 3 }),
+  // Indexes of referrers under a follower tag: the OCI 1.1 referrers tag schema (no suffix) or another tool's suffix;
+  // what they list may or may not name the subject itself.
+  referrersIndexes: fc.array(
+    fc.record({
+      subject: fc.nat(),
+      orphan: fc.boolean(),
+      suffix: fc.constantFrom(undefined, 'sig', 'notation.v1'),
+      listed: fc.array(fc.boolean(), { minLength: 1, maxLength: 2 }),
+    }),
+    { maxLength: 2 },
+  ),
   listUntagged: fc.boolean(),
   incomplete: fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
 })
@@ -69,7 +80,18 @@ function buildRepository(name: string, spec: RepositorySpec): RepositoryInventor
     tags.set(`sha256-${subject.digest.slice(7)}.${s.suffix}`, signature.digest)
     return signature
   })
-  const manifests = new Map([...targets, ...referrers, ...signatures].map((m) => [m.digest, m]))
+  const referrersIndexes = spec.referrersIndexes.flatMap((s, i) => {
+    const subject = pick(s.subject, s.orphan, `ri${i}`)
+    const listed = s.listed.map((names, j) =>
+      image(`${name}/ri${i}-artifact${j}`, { layers: [blob(`${name}/ri${i}-${j}`, 5)], ...(names ? { subject } : {}) }),
+    )
+    const list = index(`${name}/referrers-index${i}`, listed)
+    tags.set(`sha256-${subject.digest.slice(7)}${s.suffix === undefined ? '' : `.${s.suffix}`}`, list.digest)
+    return [list, ...listed]
+  })
+  const manifests = new Map(
+    [...targets, ...referrers, ...signatures, ...referrersIndexes].map((m) => [m.digest, m]),
+  )
   const tagged = new Set(tags.values())
   return {
     name,
@@ -138,8 +160,20 @@ function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rule
     }
   }
   for (const [tag, digest] of repo.tags) {
-    const hex = SIGNATURE_TAG.exec(tag)?.[1]
-    if (hex && kept(`sha256:${hex}`)) expect(kept(digest), 'signature of a kept subject').toBe(true)
+    const hex = FOLLOWER_TAG.exec(tag)?.[1]
+    if (hex && kept(`sha256:${hex}`)) {
+      expect(kept(digest), 'a follower of a kept subject').toBe(true)
+      for (const listed of repo.manifests.get(digest)?.children ?? []) {
+        expect(kept(listed), 'what a kept subject\'s referrers index lists').toBe(true)
+      }
+    }
+  }
+  const tagsOf = new Map<string, string[]>()
+  for (const [tag, digest] of repo.tags) tagsOf.set(digest, [...(tagsOf.get(digest) ?? []), tag])
+  for (const [digest, tags] of tagsOf) {
+    if (tags.every((tag) => FOLLOWER_TAG.test(tag))) {
+      expect(byDigest.get(digest)?.role, 'a manifest with only follower tags is never an image').not.toBe('image')
+    }
   }
 
   const deleted = result.manifests.filter((entry) => entry.decision === 'delete')
@@ -165,9 +199,20 @@ function checkRepository(repo: RepositoryInventory, result: RepositoryPlan, rule
     if (manifest.subject) before(manifest.digest, manifest.subject, 'a referrer before its subject')
   }
   for (const [tag, digest] of repo.tags) {
-    const hex = SIGNATURE_TAG.exec(tag)?.[1]
-    if (hex) before(digest, `sha256:${hex}`, 'a signature before its subject')
+    const hex = FOLLOWER_TAG.exec(tag)?.[1]
+    if (!hex) continue
+    before(digest, `sha256:${hex}`, 'a follower before its subject')
+    if ((tagsOf.get(digest) ?? []).every((t) => FOLLOWER_TAG.test(t))) {
+      for (const listed of repo.manifests.get(digest)?.children ?? []) {
+        before(listed, `sha256:${hex}`, 'what a referrers index lists before its subject')
+      }
+    }
   }
+}
+
+/** The repository without its follower tags: what they point at is then untagged. */
+function withoutFollowerTags(repo: RepositoryInventory): RepositoryInventory {
+  return { ...repo, tags: new Map([...repo.tags].filter(([tag]) => !FOLLOWER_TAG.test(tag))) }
 }
 
 /** The same inventory with every Map and list built in another order. */
@@ -193,6 +238,23 @@ describe('plan invariants', () => {
         })
       }),
       { numRuns: 500 },
+    )
+  })
+
+  test('follower tags change no image decision and no order (DECISIONS 23)', () => {
+    fc.assert(
+      fc.property(inventoryArb, rulesArb, (inventory, rules) => {
+        const images = (p: ReturnType<typeof plan>) =>
+          p.repositories.map((r) => ({
+            order: r.order,
+            images: r.manifests.filter((m) => m.role === 'image').map((m) => [m.digest, m.decision]),
+          }))
+        const stripped = { repositories: inventory.repositories.map(withoutFollowerTags) }
+        const sort = (x: ReturnType<typeof images>) =>
+          x.map((r) => ({ ...r, images: [...r.images].sort((a, b) => ((a[0] ?? '') < (b[0] ?? '') ? -1 : 1)) }))
+        expect(sort(images(plan(inventory, rules, NOW)))).toEqual(sort(images(plan(stripped, rules, NOW))))
+      }),
+      { numRuns: 300 },
     )
   })
 

@@ -11,6 +11,7 @@ import {
   image,
   index,
   planned,
+  referrersTag,
   repository,
   rules,
   signatureTag,
@@ -259,6 +260,73 @@ describe('signatures and referrers', () => {
     expect(att).toBeLessThan(idx as number)
     expect(idx).toBeLessThan(ch as number)
     expect(sig).toBeLessThan(ch as number)
+  })
+})
+
+describe('follower tags: the OCI referrers tag schema and any suffix (DECISIONS 23)', () => {
+  // Three dated images, keep-count 2: the newest two stay. Each has a referrers index tagged `sha256-<hex>`, listing
+  // an SBOM that refers to it; oldest also has a follower tag with a suffix no tool we know uses.
+  const newest = image('newest', { created: daysAgo(1) })
+  const middle = image('middle', { created: daysAgo(2) })
+  const oldest = image('oldest', { created: daysAgo(3) })
+  const sbom = (subject: Manifest, label: string) => image(`sbom-${label}`, { subject })
+  const sboms = [sbom(newest, 'newest'), sbom(middle, 'middle'), sbom(oldest, 'oldest')]
+  // An undated artifact index (as oras writes it): if it counted as an image it would switch the order to tag names.
+  const referrers = sboms.map((s, i) => index(`referrers-${i}`, [s]))
+  const custom = image('custom-follower')
+  const repo = repository(
+    'app',
+    [
+      ['latest', newest],
+      ['v2', middle],
+      ['v10', oldest],
+      [referrersTag(newest), referrers[0] as Manifest],
+      [referrersTag(middle), referrers[1] as Manifest],
+      [referrersTag(oldest), referrers[2] as Manifest],
+      [signatureTag(oldest, 'notation.v1'), custom],
+    ],
+    { others: sboms },
+  )
+  const result = one(repo, { keepTags: [], keepCount: 2 })
+
+  test('takes no keep-count slot, needs no date, and never switches the repository to tag-name order', () => {
+    expect(result.repositories[0]?.order).toBe('created')
+    expect([newest, middle, oldest].map((m) => decisionOf(result, m))).toEqual(['keep', 'keep', 'delete'])
+  })
+
+  test('a referrers index follows its subject, and so do the manifests it lists', () => {
+    expect(planned(result, referrers[0] as Manifest)).toMatchObject({
+      role: 'signature', decision: 'keep', parent: newest.digest,
+      reason: expect.stringMatching(/^referrers index of a kept image/),
+    })
+    expect(planned(result, sboms[0] as Manifest)).toMatchObject({ decision: 'keep' })
+    expect(planned(result, referrers[2] as Manifest)).toMatchObject({ role: 'signature', decision: 'delete' })
+    expect(planned(result, sboms[2] as Manifest)).toMatchObject({ decision: 'delete' })
+    expect(planned(result, custom)).toMatchObject({ role: 'signature', decision: 'delete', parent: oldest.digest })
+  })
+
+  test('a listed manifest without a subject field still follows the subject of its referrers index', () => {
+    const plain = image('plain-artifact')
+    const list = index('plain-referrers', [plain])
+    const r = one(repository('app', [['v1', newest], ['v0', oldest], [referrersTag(oldest), list]], { others: [plain] }),
+      { keepTags: [], keepCount: 1 })
+    expect([list, plain].map((m) => decisionOf(r, m))).toEqual(['delete', 'delete'])
+    const [l, p, subject] = positions(r, [list, plain, oldest])
+    expect(l).toBeLessThan(p as number)
+    expect(p).toBeLessThan(subject as number)
+  })
+
+  test('followers are deleted before their subject: the index, then what it lists, then the subject', () => {
+    const [idx, s, custom2, subject] = positions(result, [referrers[2] as Manifest, sboms[2] as Manifest, custom, oldest])
+    expect(idx).toBeLessThan(s as number)
+    expect(Math.max(s as number, custom2 as number)).toBeLessThan(subject as number)
+  })
+
+  test('a referrers index whose subject is absent is kept as an orphan', () => {
+    const absent = image('absent')
+    const list = index('orphan-referrers', [sboms[0] as Manifest])
+    const r = one(repository('app', [['v1', newest], [referrersTag(absent), list]], { others: [sboms[0] as Manifest] }))
+    expect(planned(r, list)).toMatchObject({ decision: 'keep', reason: expect.stringMatching(/^orphan signature/) })
   })
 })
 
