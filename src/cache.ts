@@ -8,30 +8,27 @@
 // is believed only when its length and media type match the verified body. Apply re-checks every tag with a GET
 // before deleting, whatever the cache said.
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { gunzipSync, gzipSync } from 'node:zlib'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip, createGzip } from 'node:zlib'
 import { parseJsonBlob, type ManifestResponse, type RegistryClient } from './registry/client.js'
 import { isDigest } from './registry/manifest.js'
 import type { CacheStats, Logger } from './types.js'
 
 const FORMAT = 'registry-prune-cache'
 const VERSION = 1
-/** A file larger than this is not read (the registry's own manifest and config caps, times a large registry). */
-const MAX_FILE_BYTES = 1024 * 1024 * 1024
 
 /** A body as stored: the text when it is valid UTF-8 (JSON, compresses well), else base64. */
 type StoredBody = string | { base64: string }
 
-interface CacheFileJson {
+interface CacheHeader {
   format: typeof FORMAT
   version: typeof VERSION
   registry: string
   writtenAt: string
-  /** [digest, Content-Type the registry served it with, body] */
-  manifests: [string, string, StoredBody][]
-  /** [digest, body]: config blobs. */
-  blobs: [string, StoredBody][]
 }
 
 interface ManifestEntry {
@@ -43,6 +40,28 @@ const hashOf = (digest: string, body: Buffer): string | undefined => {
   const algorithm = digest.split(':')[0]
   if (algorithm !== 'sha256' && algorithm !== 'sha512') return undefined
   return `${algorithm}:${createHash(algorithm).update(body).digest('hex')}`
+}
+
+/** The lines of a gzip-compressed text file, as a stream; a read or gzip error ends it with that error. */
+async function* gunzippedLines(path: string): AsyncGenerator<string> {
+  const input = createReadStream(path)
+  const text = createGunzip()
+  input.on('error', (error) => text.destroy(error))
+  input.pipe(text).setEncoding('utf8')
+  let rest = ''
+  for await (const chunk of text as AsyncIterable<string>) {
+    const parts = (rest + chunk).split('\n')
+    rest = parts.pop() ?? ''
+    yield* parts
+  }
+  if (rest !== '') yield rest
+}
+
+/** The digest, when `body` hashes to it; else the file is not to be trusted. */
+function checked(digest: unknown, body: Buffer): string {
+  if (!isDigest(digest)) throw new Error(`it holds an invalid digest ${JSON.stringify(digest)}`)
+  if (hashOf(digest, body) !== digest) throw new Error(`the entry for ${digest} does not hash to its digest (tampered or corrupt)`)
+  return digest
 }
 
 const stored = (body: Buffer): StoredBody => {
@@ -74,62 +93,80 @@ export class DigestCache {
    */
   static async load(path: string, registry: string, log: Logger): Promise<DigestCache> {
     const cache = new DigestCache(registry)
-    let raw: Buffer
     try {
-      raw = await readFile(path)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        log.warning(`cache-file ${path} could not be read, so this run reads everything: ${(error as Error).message}`)
-      } else {
-        log.info(`cache-file ${path} does not exist yet: this run reads everything and writes it.`)
-      }
-      return cache
-    }
-    try {
-      cache.fill(raw)
+      await cache.fill(path)
       log.info(`cache-file ${path}: ${cache.stats.loaded} manifests and configs, each checked against its digest`)
     } catch (error) {
       cache.manifests.clear()
       cache.blobs.clear()
       cache.stats.loaded = 0
-      log.warning(`cache-file ${path} is ignored, so this run reads everything: ${(error as Error).message}`)
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        log.info(`cache-file ${path} does not exist yet: this run reads everything and writes it.`)
+      } else {
+        log.warning(`cache-file ${path} is ignored, so this run reads everything: ${(error as Error).message}`)
+      }
     }
     return cache
   }
 
-  private fill(raw: Buffer): void {
-    if (raw.length > MAX_FILE_BYTES) throw new Error(`it is larger than ${MAX_FILE_BYTES} bytes`)
-    let json: Partial<CacheFileJson>
+  /**
+   * The file is gzip-compressed lines of JSON, read as a stream (a whole-file string would double a large run's
+   * memory): a header, one line per entry, and an end line with the count, so a cut at a line boundary shows too.
+   */
+  private async fill(path: string): Promise<void> {
+    const lines = gunzippedLines(path)
+    let header: Partial<CacheHeader> | undefined
+    let ended = false
+    let count = 0
     try {
-      json = JSON.parse(gunzipSync(raw).toString('utf8')) as Partial<CacheFileJson>
+      for await (const line of lines) {
+        let entry: unknown
+        try {
+          entry = JSON.parse(line)
+        } catch {
+          throw new Error(`line ${count + 2} is not JSON (truncated or corrupt?)`)
+        }
+        if (!header) {
+          header = entry as Partial<CacheHeader>
+          if (header?.format !== FORMAT || header.version !== VERSION) {
+            throw new Error(`it is not a ${FORMAT} file of version ${VERSION}`)
+          }
+          if (header.registry !== this.registry) {
+            throw new Error(`it was written for ${JSON.stringify(header.registry)}, not for ${this.registry}`)
+          }
+          continue
+        }
+        if (ended) throw new Error('it goes on after its end line')
+        const [kind, ...rest] = Array.isArray(entry) ? (entry as unknown[]) : []
+        if (kind === 'end') {
+          if (rest[0] !== count) throw new Error(`its end line counts ${String(rest[0])} entries, it holds ${count}`)
+          ended = true
+        } else if (kind === 'm') {
+          const [digest, mediaType, body] = rest
+          if (typeof mediaType !== 'string') throw new Error('a manifest entry has no media type')
+          const bytes = bytesOf(body)
+          this.manifests.set(checked(digest, bytes), { mediaType, body: bytes })
+          count++
+        } else if (kind === 'b') {
+          const [digest, body] = rest
+          const bytes = bytesOf(body)
+          this.blobs.set(checked(digest, bytes), bytes)
+          count++
+        } else {
+          throw new Error(`line ${count + 2} is not an entry`)
+        }
+      }
     } catch (error) {
-      throw new Error(`it is not a complete gzip-compressed JSON cache (truncated or corrupt?): ${(error as Error).message}`)
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') throw error
+      if (typeof code === 'string' && code.startsWith('Z_')) {
+        throw new Error(`it is not a complete gzip-compressed cache (truncated or corrupt?): ${(error as Error).message}`)
+      }
+      throw error
     }
-    if (json?.format !== FORMAT || json.version !== VERSION) {
-      throw new Error(`it is not a ${FORMAT} file of version ${VERSION}`)
-    }
-    if (json.registry !== this.registry) {
-      throw new Error(`it was written for ${JSON.stringify(json.registry)}, not for ${this.registry}`)
-    }
-    if (!Array.isArray(json.manifests) || !Array.isArray(json.blobs)) throw new Error('it lacks its lists of entries')
-    const check = (digest: unknown, body: Buffer): string => {
-      if (!isDigest(digest)) throw new Error(`it holds an invalid digest ${JSON.stringify(digest)}`)
-      const actual = hashOf(digest, body)
-      if (actual !== digest) throw new Error(`the entry for ${digest} does not hash to its digest (tampered or corrupt)`)
-      return digest
-    }
-    for (const entry of json.manifests as unknown[]) {
-      const [digest, mediaType, body] = Array.isArray(entry) ? (entry as unknown[]) : []
-      if (typeof mediaType !== 'string') throw new Error('a manifest entry has no media type')
-      const bytes = bytesOf(body)
-      this.manifests.set(check(digest, bytes), { mediaType, body: bytes })
-    }
-    for (const entry of json.blobs as unknown[]) {
-      const [digest, body] = Array.isArray(entry) ? (entry as unknown[]) : []
-      const bytes = bytesOf(body)
-      this.blobs.set(check(digest, bytes), bytes)
-    }
-    this.stats.loaded = this.manifests.size + this.blobs.size
+    if (!header) throw new Error('it is empty')
+    if (!ended) throw new Error('it has no end line (truncated?)')
+    this.stats.loaded = count
   }
 
   /** True when the file gave entries: then a tag is worth a HEAD first. */
@@ -160,30 +197,32 @@ export class DigestCache {
     this.usedBlobs.add(digest)
   }
 
-  /** Writes what this run used, atomically: a temporary file next to the target, then a rename. */
+  /** Writes what this run used, atomically: a temporary file next to the target, then a rename. Streamed, as read. */
   async save(path: string, now: number): Promise<void> {
-    const json: CacheFileJson = {
-      format: FORMAT,
-      version: VERSION,
-      registry: this.registry,
-      writtenAt: new Date(now).toISOString(),
-      manifests: [...this.usedManifests].map((d) => {
-        const entry = this.manifests.get(d)!
-        return [d, entry.mediaType, stored(entry.body)]
-      }),
-      blobs: [...this.usedBlobs].map((d) => [d, stored(this.blobs.get(d)!)]),
+    const manifests = this.manifests
+    const blobs = this.blobs
+    const usedManifests = this.usedManifests
+    const usedBlobs = this.usedBlobs
+    const header: CacheHeader = { format: FORMAT, version: VERSION, registry: this.registry, writtenAt: new Date(now).toISOString() }
+    function* lines(): Generator<string> {
+      yield `${JSON.stringify(header)}\n`
+      for (const d of usedManifests) {
+        const entry = manifests.get(d)!
+        yield `${JSON.stringify(['m', d, entry.mediaType, stored(entry.body)])}\n`
+      }
+      for (const d of usedBlobs) yield `${JSON.stringify(['b', d, stored(blobs.get(d)!)])}\n`
+      yield `${JSON.stringify(['end', usedManifests.size + usedBlobs.size])}\n`
     }
-    const data = gzipSync(JSON.stringify(json))
     await mkdir(dirname(path), { recursive: true })
     const temporary = `${path}.${process.pid}.tmp`
     try {
-      await writeFile(temporary, data)
+      await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temporary))
       await rename(temporary, path)
     } catch (error) {
       await rm(temporary, { force: true })
       throw error
     }
-    this.stats.written = json.manifests.length + json.blobs.length
+    this.stats.written = usedManifests.size + usedBlobs.size
   }
 }
 

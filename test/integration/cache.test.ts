@@ -47,9 +47,11 @@ async function runWith(values: Record<string, string>): Promise<{ result: RunRes
   return { result, lines: log.lines }
 }
 
-type CacheJson = { registry: string; manifests: [string, string, string | { base64: string }][]; blobs: unknown[] }
-const readCache = async (file: string): Promise<CacheJson> => JSON.parse(gunzipSync(await readFile(file)).toString()) as CacheJson
-const writeCache = (file: string, json: unknown): Promise<void> => writeFile(file, gzipSync(JSON.stringify(json)))
+/** The cache file's lines: a header, entries (['m', digest, type, body] / ['b', digest, body]), an end line. */
+const readCache = async (file: string): Promise<unknown[][]> =>
+  gunzipSync(await readFile(file)).toString().trim().split('\n').map((l) => JSON.parse(l) as unknown[])
+const writeCache = (file: string, lines: unknown[]): Promise<void> =>
+  writeFile(file, gzipSync(lines.map((l) => JSON.stringify(l)).join('\n') + '\n'))
 
 describe('cache-file', () => {
   it('a cache written by one run gives the next run the same plan, with one manifest request per tag', async () => {
@@ -93,12 +95,12 @@ describe('cache-file', () => {
   it('a tampered cache (wrong content for a digest) is detected and ignored with a warning', async () => {
     const file = join(dir, 'tampered.cache')
     await runWith({ 'cache-file': file })
-    const json = await readCache(file)
+    const lines = await readCache(file)
     // Claim that one index lists no children: a planner trusting it would see its children as untagged.
-    const entry = json.manifests.find(([, , body]) => typeof body === 'string' && body.includes('"manifests"'))!
-    const index = JSON.parse(entry[2] as string) as { manifests: unknown[] }
-    entry[2] = JSON.stringify({ ...index, manifests: [] })
-    await writeCache(file, json)
+    const entry = lines.find((l) => l[0] === 'm' && typeof l[3] === 'string' && l[3].includes('"manifests"'))!
+    const index = JSON.parse(entry[3] as string) as { manifests: unknown[] }
+    entry[3] = JSON.stringify({ ...index, manifests: [] })
+    await writeCache(file, lines)
 
     const without = await runWith({})
     const again = await runWith({ 'cache-file': file })
@@ -117,14 +119,20 @@ describe('cache-file', () => {
     expect(truncated.lines).toContainEqual(expect.stringMatching(/^warning: cache-file .* is ignored.*truncated or corrupt/))
     expect(truncated.result.cache!.loaded).toBe(0)
 
-    // The run rewrote it whole; now say it belongs to another registry.
-    const json = await readCache(file)
-    await writeCache(file, { ...json, registry: 'https://other.example.com' })
+    // The run rewrote it whole. Cut at a line boundary (a valid gzip stream, the end line missing):
+    const lines = await readCache(file)
+    await writeCache(file, lines.slice(0, -1))
+    const cut = await runWith({ 'cache-file': file })
+    expect(cut.lines).toContainEqual(expect.stringMatching(/^warning: cache-file .* is ignored.*no end line/))
+
+    // Now say it belongs to another registry.
+    const [header, ...rest] = await readCache(file)
+    await writeCache(file, [{ ...(header as object), registry: 'https://other.example.com' }, ...rest])
     const foreign = await runWith({ 'cache-file': file })
     expect(foreign.lines).toContainEqual(expect.stringMatching(/is ignored.*written for "https:\/\/other\.example\.com"/))
     expect(foreign.result.cache!.loaded).toBe(0)
 
-    await writeFile(file, gzipSync(JSON.stringify({ format: 'registry-prune-cache', version: 99 })))
+    await writeCache(file, [{ format: 'registry-prune-cache', version: 99 }])
     const log = linesLogger()
     expect((await DigestCache.load(file, reg.url, log)).warm).toBe(false)
     expect(log.lines).toContainEqual(expect.stringMatching(/is ignored.*not a registry-prune-cache file of version 1/))
