@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds dist/ from src/ with ncc: dist/index.js (the Action) and dist/cli/index.js (the CLI).
+# Builds dist/ from src/ with ncc: dist/index.js (the Action) and dist/cli/index.js (the CLI), each with the licence
+# notices of the dependencies it bundles (licenses.txt beside it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd -P)"
 
 ncc_build() {
   node_modules/.bin/ncc build src/index.ts -o "$root/dist" --license licenses.txt
-  node_modules/.bin/ncc build src/cli.ts -o "$root/dist/cli"
+  node_modules/.bin/ncc build src/cli.ts -o "$root/dist/cli" --license licenses.txt
+  # ncc copies ssh2's pagent.exe (a Windows helper for the PuTTY Pageant agent) next to each bundle. ssh2 runs it only
+  # on Windows with a Pageant agent, which registry-prune never uses: keep it out of dist/ and the npm package.
+  rm -f "$root/dist/pagent.exe" "$root/dist/cli/pagent.exe"
 }
 
 if [ ! -L "$root/node_modules" ]; then

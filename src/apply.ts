@@ -143,8 +143,12 @@ async function applyRepository(
         const outcome = await client.deleteManifest(name, m.digest)
         result.inFlight = undefined
         result.deleted.push(m.digest)
+        log.progress?.tick('deletions')
         const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
-        log.info(`${outcome === 'gone' ? 'already gone' : 'deleted'}: ${name}@${m.digest}${tags}`)
+        // A line per deletion is for debugging (the log gets the phase's figures, the report every manifest); one that
+        // someone else deleted first is worth a line.
+        if (outcome === 'gone') log.info(`already gone: ${name}@${m.digest}${tags}`)
+        else log.debug(`deleted: ${name}@${m.digest}${tags}`)
       }
     })
   } catch (error) {
@@ -183,6 +187,7 @@ export async function apply(
   const results = options.into ?? { repositories: [] }
   const todo = plan.repositories.filter((r) => !r.skipped && r.manifests.some((m) => m.decision === 'delete'))
   const stop: Stop = options.signal ? { signal: options.signal } : {}
+  log.progress?.tick('deletions-total', todo.reduce((n, r) => n + r.manifests.filter((m) => m.decision === 'delete').length, 0))
   await forEachLimited(todo, settings.concurrency, async (repository) => {
     if (stopped(stop)) return
     const result: RepositoryApplyResult = { name: repository.name, deleted: [], spared: [] }

@@ -9,6 +9,7 @@ const interrupt = interruptOnSignals((message) => process.stderr.write(`registry
 const code = await cliMain(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
+  stdin: process.stdin,
   env: process.env,
   signal: interrupt.signal,
 })

@@ -1,5 +1,5 @@
 // Entry point of the Action bundle (dist/index.js). The shim must come first: see src/shim.ts.
 import './shim.js'
-import { main } from './main.js'
+import { run } from './main.js'
 
-await main()
+await run()

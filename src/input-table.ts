@@ -39,9 +39,10 @@ const INPUT_LIST = [
     name: 'username',
     default: '',
     description:
-      'User name for Basic or token auth. When username and password are both empty, the credentials that ' +
-      'docker login left for this registry in $DOCKER_CONFIG/config.json (or ~/.docker/config.json) are used, ' +
-      'else none.',
+      'User name for Basic or token auth. When username and password are both empty, the login already made on ' +
+      "the machine is used: docker's credHelpers, credsStore or auths in $DOCKER_CONFIG/config.json (or " +
+      "~/.docker/config.json), then podman's auth.json ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, " +
+      '~/.config/containers/auth.json); else none.',
   },
   { name: 'password', default: '', secret: true, description: 'Password or token for username. Masked.' },
   {
@@ -119,14 +120,25 @@ const INPUT_LIST = [
     kind: 'choice',
     options: ['keep', 'delete'],
     description:
-      'keep, or delete: also delete untagged manifests (left behind when a tag is pushed again), listed from the ' +
-      'storage tree on the registry host. delete needs garbage-collect ssh or local, and storage-path.',
+      'keep, or delete: also delete untagged manifests (left behind when a tag is pushed again), listed on the ' +
+      'registry host as untagged-source says. delete needs garbage-collect ssh or local.',
   },
   {
     name: 'keep-untagged',
     default: '0',
     kind: 'integer',
     description: 'With untagged: delete, how many of the newest untagged images to keep per repository.',
+  },
+  {
+    name: 'untagged-source',
+    default: 'auto',
+    kind: 'choice',
+    options: ['auto', 'storage', 'collector'],
+    description:
+      'Where untagged: delete lists untagged manifests, before any tag is read. storage: the storage tree under ' +
+      'storage-path (a filesystem the SSH user can read). collector: the collector\'s read-only run, gc-command with ' +
+      '--dry-run --delete-untagged, for any storage driver (s3, gcs, azure). auto: storage where storage-path is ' +
+      'given and readable, else collector.',
   },
   {
     name: 'shard',
@@ -204,14 +216,15 @@ const INPUT_LIST = [
     description:
       'The garbage collector to run on the host. --delete-untagged (-m) is refused: on Distribution 2.x it ' +
       'deletes the platforms of every multi-arch image; use untagged: delete instead. A dry run adds --dry-run ' +
-      'right after the word garbage-collect.',
+      'right after the word garbage-collect; the collector listing of untagged manifests adds --dry-run ' +
+      '--delete-untagged there.',
   },
   {
     name: 'storage-path',
     default: '',
     description:
       "Absolute path of the registry's storage root on the host: measured (du -sb) before the first deletion " +
-      'and after GC, and listed to find untagged manifests.',
+      'and after GC, and listed to find untagged manifests (untagged-source storage or auto).',
   },
   {
     name: 'gc-before-command',

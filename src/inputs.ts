@@ -5,12 +5,12 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { braceExpand, Minimatch } from 'minimatch'
-import { findDockerCredentials } from './docker-config.js'
+import { findCredentials, type CredentialSources } from './credentials.js'
 import { DURATION_FORM, parseDuration } from './duration.js'
-import { deleteUntaggedWord, dryRunProblem } from './gc/collector.js'
+import { checkGcCommand, GcCommandError } from './gc/command.js'
 import { hasGlobMagic } from './globs.js'
 import { parseKnownHosts } from './gc/known-hosts.js'
-import type { GcSettings, Settings } from './types.js'
+import type { CredentialOrigin, GcSettings, Settings } from './types.js'
 import { INPUTS, type InputKind, type InputName, type InputSpec } from './input-table.js'
 
 export { INPUTS, OUTPUTS, type InputKind, type InputName, type InputSpec, type OutputSpec } from './input-table.js'
@@ -25,18 +25,20 @@ export class InputError extends Error {
   }
 }
 
-/** File access, injectable so tests stay pure. */
+/** File access (and credential helpers), injectable so tests stay pure. */
 export interface SettingsFiles {
   /** Returns a file's text (UTF-8); throws with `code: 'ENOENT'` when it does not exist. */
   readFile?: (path: string) => string
   homeDir?: () => string
+  runHelper?: CredentialSources['runHelper']
 }
 
 /**
  * Validates every raw input and returns the settings for a run. `read` returns the raw value of an input, or
  * `undefined` (or '') when it was not given: the table default applies then, except that '' is a value of its own
  * for inputs marked `explicitEmpty`. Throws `InputError` for the first input that is wrong. Reads files only for a
- * `ca-cert` path and the docker config; sends nothing anywhere.
+ * `ca-cert` path and the credential files, and runs the credential helper they name when no username is given (see
+ * credentials.ts); sends nothing anywhere itself.
  */
 export function parseSettings(
   read: (name: string) => string | undefined,
@@ -70,6 +72,7 @@ export function parseSettings(
     failOnSkipped: parseBoolean('fail-on-skipped', value('fail-on-skipped')),
     untagged: parseChoice('untagged', value('untagged')) as Settings['untagged'],
     keepUntagged: parseWholeNumber('keep-untagged', value('keep-untagged'), 0, 100_000, '3'),
+    untaggedSource: parseChoice('untagged-source', value('untagged-source')) as Settings['untaggedSource'],
     shard: parseShard(value('shard')),
     prune: parseBoolean('prune', value('prune')),
     planFile: value('plan-file'),
@@ -80,9 +83,15 @@ export function parseSettings(
 
   // Files last: every mistake that needs no file is reported first, whatever the files hold.
   settings.caCert = parseCaCert(value('ca-cert'), readFile)
-  const credentials = resolveCredentials(settings, env, { readFile, homeDir })
+  const { credentials, origin } = resolveCredentials(settings, env, {
+    readFile,
+    homeDir,
+    helperTimeoutMs: settings.requestTimeoutMs,
+    ...(files.runHelper ? { runHelper: files.runHelper } : {}),
+  })
   settings.username = credentials.username
   settings.password = credentials.password
+  settings.credentialOrigin = origin
   return settings
 }
 
@@ -298,7 +307,7 @@ const MAX_PATTERNS = 1000
 const MAX_PATTERN_LENGTH = 256
 const MAX_EXPANSIONS = 256
 // distribution-spec: path components of lower-case alphanumerics joined by `.`, `_`, `__` or dashes, split by `/`.
-const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
+export const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/
 const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
 const PATTERN_CHARS: Record<GlobTarget, RegExp> = {
   repository: /[^a-z0-9._/*?[\]{}()!+@|,^\\-]/,
@@ -448,13 +457,14 @@ function parseCaCert(text: string, readFile: (path: string) => string): string |
   return `${blocks.join('\n')}\n`
 }
 
-const BOTH_OR_NEITHER = 'both username and password, or neither (to use the docker config, or no credentials)'
+const BOTH_OR_NEITHER =
+  'both username and password, or neither (to use a docker or podman login, or no credentials)'
 
 function resolveCredentials(
   settings: Settings,
   env: NodeJS.ProcessEnv,
-  files: Required<SettingsFiles>,
-): { username: string; password: string } {
+  sources: CredentialSources,
+): { credentials: { username: string; password: string }; origin: CredentialOrigin } {
   const { username, password } = settings
   if (username !== '' && password === '') {
     throw new InputError('password', `Missing password: username is set. Expected ${BOTH_OR_NEITHER}.`)
@@ -463,27 +473,34 @@ function resolveCredentials(
     throw new InputError('username', `Missing username: password is set. Expected ${BOTH_OR_NEITHER}.`)
   }
   let credentials = { username, password }
+  let origin: CredentialOrigin = { kind: 'given' }
   if (username === '') {
     try {
-      credentials = findDockerCredentials(settings.registry, env, files) ?? credentials
+      const found = findCredentials(settings.registry, env, sources)
+      credentials = found.credentials ?? credentials
+      origin = found.origin
     } catch (error) {
       throw new InputError(
         'username',
-        `${(error as Error).message} Expected username and password, or a docker config that holds them.`,
+        `${(error as Error).message} Expected username and password, or a login file that holds them.`,
       )
     }
   }
   // Basic auth cannot carry a colon in the user name (RFC 7617), and a line break would split a header.
+  const from = origin.kind === 'found' ? ` (from ${origin.used})` : ''
   if (credentials.username.includes(':') || FORBIDDEN_LINE.test(credentials.username)) {
     throw new InputError(
       'username',
-      'Invalid username: it contains a colon or control characters. Expected a user name without them.',
+      `Invalid username${from}: it contains a colon or control characters. Expected a user name without them.`,
     )
   }
   if (FORBIDDEN_LINE.test(credentials.password)) {
-    throw new InputError('password', 'Invalid password: it contains control characters. Expected one line of text.')
+    throw new InputError(
+      'password',
+      `Invalid password${from}: it contains control characters. Expected one line of text.`,
+    )
   }
-  return credentials
+  return { credentials, origin }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -564,18 +581,25 @@ function checkKnownHosts(text: string): string {
   return text
 }
 
+/** The collector's own flags are refused in every run (DECISIONS 1, 28); the dry run's guard is checked with the mode. */
 function parseGcCommand(text: string): string {
-  const flag = deleteUntaggedWord(text)
-  if (flag !== undefined) {
+  if (text.trim() !== '') gcCommandCheck(text, false)
+  return text
+}
+
+function gcCommandCheck(text: string, dryRun: boolean, purpose = ''): void {
+  try {
+    checkGcCommand(text, dryRun)
+  } catch (error) {
+    if (!(error instanceof GcCommandError)) throw error
     throw invalid(
       'gc-command',
       text,
-      'the collector without --delete-untagged or -m; to delete untagged manifests safely, use untagged: delete',
-      `'${flag}' deletes untagged manifests, and on Distribution 2.x that includes the platform manifests of every ` +
-        'multi-arch image in the registry (the tag still answers, but nothing pulls)',
+      'the collector\'s command line as one command, e.g. registry garbage-collect /etc/docker/registry/config.yml ' +
+        '(or garbage-collect: off)',
+      `${purpose}${error.message}`,
     )
   }
-  return text
 }
 
 function parseStoragePath(text: string): string {
@@ -606,14 +630,7 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
         'private CA, or insecure-skip-tls-verify to check nothing.',
     )
   }
-  if (settings.untagged === 'delete' && (gc.mode === 'off' || gc.storagePath === '')) {
-    throw new InputError(
-      'untagged',
-      'Invalid untagged: delete without garbage-collect ssh or local and a storage-path: untagged manifests can ' +
-        'only be listed from the storage tree on the host. Expected garbage-collect: ssh or local, and storage-path ' +
-        '(or untagged: keep).',
-    )
-  }
+  checkUntaggedSource(settings)
   if (!settings.prune && gc.mode === 'off') {
     throw new InputError(
       'prune',
@@ -628,15 +645,42 @@ function checkCombinations(settings: Settings, value: (name: InputName) => strin
         'shards. Expected an empty shard in the prune: false job.',
     )
   }
-  const dryRunCollector = settings.dryRun && gc.mode !== 'off' ? dryRunProblem(gc.command) : undefined
-  if (dryRunCollector) {
+  if (gc.mode !== 'off') gcCommandCheck(gc.command, settings.dryRun)
+  if (gc.mode === 'ssh') checkSsh(gc)
+}
+
+/** Issue 14: each listing of untagged manifests needs its way onto the registry host, checked before any request. */
+function checkUntaggedSource(settings: Settings): void {
+  const { gc, untaggedSource: source } = settings
+  if (settings.untagged === 'delete' && gc.mode === 'off') {
     throw new InputError(
-      'gc-command',
-      `Invalid gc-command '${gc.command}' for a dry run: ${dryRunCollector}. Expected the collector's command line, ` +
-        'e.g. registry garbage-collect /etc/docker/registry/config.yml (or garbage-collect: off for the dry run).',
+      'untagged',
+      'Invalid untagged: delete with garbage-collect: off: untagged manifests can only be listed on the registry ' +
+        'host (from the storage tree, or by the collector\'s dry run). Expected garbage-collect: ssh or local (or ' +
+        'untagged: keep).',
     )
   }
-  if (gc.mode === 'ssh') checkSsh(gc)
+  if (source === 'collector' && gc.mode === 'off') {
+    throw new InputError(
+      'untagged-source',
+      'Invalid untagged-source collector with garbage-collect: off: the collector runs on the registry host. ' +
+        'Expected garbage-collect: ssh or local with it.',
+    )
+  }
+  if (source === 'storage' && gc.storagePath === '') {
+    throw new InputError(
+      'untagged-source',
+      'Invalid untagged-source storage without storage-path: it lists the storage tree under storage-path. Expected ' +
+        "storage-path (the registry's storage root on the host), or untagged-source: collector for storage the " +
+        'host cannot list (s3, gcs, azure).',
+    )
+  }
+  // The collector's listing adds --dry-run --delete-untagged right after the garbage-collect word: the command must
+  // take a dry run's guard.
+  const collector = source === 'collector' || (source === 'auto' && gc.storagePath === '')
+  if (settings.untagged === 'delete' && collector) {
+    gcCommandCheck(gc.command, true, 'for listing untagged manifests with the collector (or give storage-path), ')
+  }
 }
 
 function checkSsh(gc: GcSettings): void {

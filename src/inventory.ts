@@ -157,6 +157,7 @@ export async function inventoryRepository(
     await forEachLimited(tags ?? [], settings.concurrency, async (tag) => {
       const { digest, manifest } = await readTag(client, repo, tag)
       repo.tags.set(tag, digest)
+      log.progress?.tick('tags')
       if (prefetch && manifest?.configDigest && isDatable(manifest) && !FOLLOWER_TAG.test(tag)) {
         dates.prefetch(name, manifest.configDigest)
       }
@@ -273,9 +274,11 @@ export async function readRepositories(
   const shard = settings.shard ? ` (shard ${settings.shard.index}/${settings.shard.total})` : ''
   const count = selection.names.length
   log.info(`${count} ${count === 1 ? 'repository' : 'repositories'} to read${shard}`)
+  log.progress?.tick('repositories-total', count)
   // Repositories run side by side; every request still waits for the client's one limiter, so the total stays bounded.
   await forEachLimited(selection.names, settings.concurrency, async (name) => {
     await each(await inventoryRepository(client, name, settings, dates, log))
+    log.progress?.tick('repositories')
   })
   return selection
 }

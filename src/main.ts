@@ -1,12 +1,15 @@
 // The GitHub Action front door: inputs from `INPUT_*`, logs in groups, the job summary and step outputs.
+// As in actions/typescript-action, this module only exports `run()` and index.ts calls it, so tools that import the
+// entry module and call `run` themselves (`npx @github/local-action . src/main.ts .env`) run the Action too.
 import * as core from '@actions/core'
 import { context } from '@actions/github'
 import { INPUTS, parseSettings } from './inputs.js'
 import { EXIT_ON_SIGNAL, interruptOnSignals } from './interrupt.js'
 import { redactingLogger, redactor, secretsOf } from './redact.js'
+import { ProgressMeter, progressInterval, withProgress } from './progress.js'
 import { toMarkdown } from './report/markdown.js'
 import { outputs } from './report/outcome.js'
-import { run } from './run.js'
+import { run as prune } from './run.js'
 import type { Logger } from './types.js'
 
 const githubLogger: Logger = {
@@ -17,7 +20,7 @@ const githubLogger: Logger = {
   group: (name, body) => core.group(name, body),
 }
 
-export async function main(): Promise<void> {
+export async function run(): Promise<void> {
   // Mask secrets before anything can print them, even an error about another input.
   const rawSecrets = INPUTS.filter((i) => i.secret).map((i) => core.getInput(i.name))
   for (const secret of rawSecrets) if (secret) core.setSecret(secret)
@@ -32,14 +35,15 @@ export async function main(): Promise<void> {
     for (const secret of secrets) core.setSecret(secret)
     redact = redactor(secrets)
     const interrupt = interruptOnSignals((message) => core.warning(message))
-    const result = await run(settings, {
-      log: redactingLogger(githubLogger, redact),
-      now: Date.now,
-      signal: interrupt.signal,
+    // Phases stay in the main log with a progress line every 10 s; only detail (the collector's output) is grouped.
+    const log = withProgress(redactingLogger(githubLogger, redact), new ProgressMeter(Date.now), {
+      live: false,
+      intervalMs: progressInterval(process.env),
     })
+    const result = await prune(settings, { log, now: Date.now, signal: interrupt.signal })
 
     const footer = context.runId ? `\n<sub>${context.workflow} run #${context.runNumber}</sub>\n` : ''
-    await core.summary.addRaw(redact(toMarkdown(result) + footer)).write()
+    await core.summary.addRaw(redact(toMarkdown(result, { finishedAt: Date.now() }) + footer)).write()
     for (const [name, value] of Object.entries(outputs(result))) core.setOutput(name, value)
     if (result.interrupted) {
       core.setFailed(redact(`registry-prune was interrupted by ${result.interrupted}:\n- ${result.failures.join('\n- ')}`))

@@ -1,3 +1,4 @@
+import { INPUTS } from './input-table.js'
 import type { Logger, Settings } from './types.js'
 
 const MASK = '***'
@@ -19,7 +20,8 @@ export function redactor(secrets: string[]): (text: string) => string {
     let out = text
     for (const secret of sorted) if (out.includes(secret)) out = out.split(secret).join(MASK)
     // Credentials inside URLs (`https://user:pass@host`) never come from settings but can come from a registry's Link or
-    // realm; scrub them whatever they are.
+    // realm; scrub them whatever they are (only where an @ is: most text has none).
+    if (!out.includes('@')) return out
     return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${MASK}@`)
   }
 }
@@ -33,4 +35,44 @@ export function redactingLogger(log: Logger, redact: (text: string) => string): 
     debug: (m) => log.debug(redact(m)),
     group: (name, body) => log.group(redact(name), body),
   }
+}
+
+/**
+ * The names under which the front doors receive the secret inputs: the CLI's `REGISTRY_PRUNE_PASSWORD`, the
+ * Action's `INPUT_PASSWORD` and `INPUT_SSH-PRIVATE-KEY` (the runner keeps the hyphens; the underscore spelling too),
+ * and, in GitLab, the CI/CD variables that the `*-variable` inputs name (the component hands those names over as
+ * `RP_PASSWORD_VARIABLE`, … : see gitlab/templates/registry-prune.yml).
+ */
+export function secretVariableNames(env: NodeJS.ProcessEnv): string[] {
+  const names: string[] = []
+  for (const input of INPUTS.filter((i) => i.secret)) {
+    const snake = input.name.toUpperCase().replace(/-/g, '_')
+    names.push(`REGISTRY_PRUNE_${snake}`, `INPUT_${input.name.toUpperCase()}`, `INPUT_${snake}`)
+    const named = env[`RP_${snake}_VARIABLE`]
+    if (named && /^[A-Za-z_][A-Za-z0-9_]*$/.test(named)) names.push(named)
+  }
+  return [...new Set(names)]
+}
+
+/**
+ * The environment hooks and collector commands run with (DECISIONS 27): this process's, without the secret variables
+ * above and without any variable whose value is one of the secrets (e.g. a GitLab variable that holds the password
+ * under another name). `withheld` names what was left out, for the debug log.
+ */
+export function commandEnvironment(
+  env: NodeJS.ProcessEnv,
+  secrets: string[],
+): { env: NodeJS.ProcessEnv; withheld: string[] } {
+  const names = new Set(secretVariableNames(env))
+  // Short secrets are matched whole only, so that a password like `test` does not cost the hook its PATH.
+  const isSecret = (value: string): boolean =>
+    secrets.some((secret) => value.trim() === secret.trim() || (secret.length >= 12 && value.includes(secret)))
+  const out: NodeJS.ProcessEnv = {}
+  const withheld: string[] = []
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue
+    if (names.has(name) || isSecret(value)) withheld.push(name)
+    else out[name] = value
+  }
+  return { env: out, withheld: withheld.sort() }
 }

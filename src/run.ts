@@ -12,10 +12,11 @@ import { ConfigDates, readRepositories } from './inventory.js'
 import { PhaseClock, requestsBetween } from './phases.js'
 import { Planner } from './plan.js'
 import { RegistryClient } from './registry/client.js'
+import { secretsOf } from './redact.js'
 import { writeJson } from './report/json.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
-import type { ApplyResult, Io, Logger, Plan, RunResult, Settings } from './types.js'
+import type { ApplyResult, Io, Logger, Plan, RunResult, Settings, UntaggedListingReport } from './types.js'
 
 export type { RunResult } from './types.js'
 
@@ -26,10 +27,13 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
   const { log } = io
   const startedAt = io.now()
   // DECISIONS 8: with SSH, connect and check the host key before the first request to the registry.
-  const shell = await openGc(settings.gc, log)
+  const shell = await openGc(settings.gc, log, secretsOf(settings))
   if (settings.insecureSkipTlsVerify) {
     log.warning('insecure-skip-tls-verify is on: the registry\'s TLS certificate is not checked. Prefer ca-cert.')
   }
+  const origin = settings.credentialOrigin
+  if (origin?.kind === 'found') log.info(`Credentials: user ${JSON.stringify(settings.username)} from ${origin.used}`)
+  if (origin?.kind === 'none') log.debug(`No credentials for the registry; looked in ${origin.looked.join(', ')}`)
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   const clock = new PhaseClock()
   try {
@@ -50,11 +54,13 @@ export async function run(settings: Settings, io: Io): Promise<RunResult> {
       requests: {},
       failures: [],
       warnings: planned === INTERRUPTED ? [] : planned.warnings,
+      ...(planned !== INTERRUPTED && planned.untaggedListing ? { untaggedListing: planned.untaggedListing } : {}),
     }
     if (planned === INTERRUPTED) {
       result.failures.push(`${interruption(io.signal)} while reading the registry: nothing was deleted`)
     } else {
       result.failures.push(...planFailures(settings, planned.planned, planned.literal))
+      if (settings.prune && !settings.dryRun) await io.confirm?.(planned.planned) // throws when declined: nothing deleted yet
       await carryOut(result, { client, shell, sizes: planned.sizes, io, clock })
       // Not on the way out after a signal: the grace period is for the record, not for the next run's speed-up.
       if (cache && settings.cacheFile && !io.signal?.aborted) await saveCache(cache, settings.cacheFile, io, result.warnings)
@@ -91,6 +97,7 @@ interface Parts {
   clock: PhaseClock
 }
 
+/** Deletions, then GC; every failure becomes one of the run's failures, so the record is still written. */
 /** A cache that cannot be written costs the next run time, not this run its result: a warning. */
 async function saveCache(cache: DigestCache, file: string, io: Io, warnings: string[]): Promise<void> {
   try {
@@ -102,7 +109,6 @@ async function saveCache(cache: DigestCache, file: string, io: Io, warnings: str
   }
 }
 
-/** Deletions, then GC; every failure becomes one of the run's failures, so the record is still written. */
 async function carryOut(result: RunResult, { client, shell, sizes, io, clock }: Parts): Promise<void> {
   const { settings } = result
   const { log } = io
@@ -238,18 +244,29 @@ async function inventoryAndPlan(
   client: InventoryReads,
   shell: Shell | undefined,
   io: Io,
-): Promise<{ planned: Plan; sizes: Map<string, number>; warnings: string[]; literal: Set<string> }> {
+): Promise<{
+  planned: Plan
+  sizes: Map<string, number>
+  warnings: string[]
+  literal: Set<string>
+  untaggedListing?: UntaggedListingReport
+}> {
   const { log } = io
   const warnings: string[] = []
   const planner = new Planner(settings, io.now())
   let literal = new Set<string>()
+  let untaggedListing: UntaggedListingReport | undefined
   if (settings.prune) {
     const untagged = settings.untagged === 'delete' ? await listUntagged(shell, settings, log) : undefined
     if (untagged && 'note' in untagged) warnings.push(untagged.note)
+    if (untagged && 'warning' in untagged && untagged.warning) warnings.push(untagged.warning)
+    if (untagged && 'source' in untagged) untaggedListing = { source: untagged.source, candidates: 0 }
     const dates = new ConfigDates(client)
     const selection = await log.group('Inventory', () =>
       readRepositories(client, settings, dates, log, async (read) => {
-        planner.add(untagged ? await addUntagged(read, untagged, client, settings, dates) : read)
+        const repo = untagged ? await addUntagged(read, untagged, client, settings, dates) : read
+        if (untaggedListing) untaggedListing.candidates += repo.untagged?.length ?? 0
+        planner.add(repo)
       }),
     )
     literal = selection.literal
@@ -257,7 +274,8 @@ async function inventoryAndPlan(
       warnings.push(`The repositories pattern ${pattern} matches no repository in the catalog.`)
     }
   }
-  return { planned: planner.finish(), sizes: shell ? planner.blobSizes : new Map(), warnings, literal }
+  const sizes = shell ? planner.blobSizes : new Map<string, number>()
+  return { planned: planner.finish(), sizes, warnings, literal, ...(untaggedListing ? { untaggedListing } : {}) }
 }
 
 /** What the plan alone makes a failure of the run: skipped repositories (fail-on-skipped), missing literal names. */

@@ -7,7 +7,10 @@ export interface Settings {
   /** Base URL of the registry, without a trailing slash, e.g. `https://registry.example.com:5000`. */
   registry: string
   username: string
+  /** Also a password found in a docker config, credential helper or auth.json: a secret wherever it came from. */
   password: string
+  /** Where username and password came from, or where they were looked for (for messages; never a secret). */
+  credentialOrigin?: CredentialOrigin | undefined
   /** Include globs and `!`-prefixed exclude globs over repository names. */
   repositories: string[]
   keepCount: number
@@ -24,6 +27,8 @@ export interface Settings {
   failOnSkipped: boolean
   untagged: 'keep' | 'delete'
   keepUntagged: number
+  /** Where untagged manifests are listed (issue 14); auto: the storage tree where storage-path is given and readable. */
+  untaggedSource: 'auto' | UntaggedListingSource
   /** `i/n`, counting from 1; undefined = all repositories. */
   shard: { index: number; total: number } | undefined
   /** false: skip inventory/plan/apply, run only garbage collection (the final job after shards). */
@@ -33,6 +38,25 @@ export interface Settings {
   /** The cache between runs (issue 15); '' = no cache. Optional so settings written out in tests need not name it. */
   cacheFile?: string
   gc: GcSettings
+}
+
+/**
+ * Where the registry credentials came from: the `username`/`password` inputs, a login found on the machine (`used`
+ * says which: `credHelpers 'pass' in /home/u/.docker/config.json`), or none. `looked` lists each place looked in
+ * before, with what it held: `/home/u/.docker/config.json (credsStore 'pass': no entry for host:5000)`.
+ */
+export type CredentialOrigin =
+  | { kind: 'given' }
+  | { kind: 'found'; used: string; looked: string[] }
+  | { kind: 'none'; looked: string[] }
+
+/** storage: the revisions in the storage tree under storage-path. collector: `garbage-collect --dry-run --delete-untagged`. */
+export type UntaggedListingSource = 'storage' | 'collector'
+
+/** Which listing of untagged manifests a run used, and how many untagged manifests it gave in the repositories read. */
+export interface UntaggedListingReport {
+  source: UntaggedListingSource
+  candidates: number
 }
 
 export interface GcSettings {
@@ -197,6 +221,8 @@ export interface RunResult {
   warnings: string[]
   /** Set when a signal cut the run short (DECISIONS 26): the front door exits 130 (SIGINT) or 143 (SIGTERM). */
   interrupted?: 'SIGINT' | 'SIGTERM'
+  /** With untagged: delete, where the untagged manifests were listed and how many; undefined when they were not. */
+  untaggedListing?: UntaggedListingReport
   /** How long each phase took and the requests it sent (issue 15). */
   phases?: Phases
   /** What the cache between runs gave; undefined without `cache-file`. */
@@ -223,13 +249,24 @@ export interface CacheStats {
   written: number
 }
 
+/** What a stage has done so far: `-total` counters say how much there is to do, the others count what is done. */
+export type ProgressCounter = 'repositories-total' | 'repositories' | 'tags' | 'deletions-total' | 'deletions'
+
+/** Where stages report progress (src/progress.ts shows it); stages only count, they never format. */
+export interface Progress {
+  tick(counter: ProgressCounter, n?: number): void
+}
+
 /** What a front door gives `run`: where to log, and the clock. */
 export interface Logger {
   info(message: string): void
   warning(message: string): void
   error(message: string): void
   debug(message: string): void
+  /** A collapsed group of detail lines (GitHub `::group::`, a GitLab section); the outermost ones are the phases. */
   group<T>(name: string, body: () => Promise<T>): Promise<T>
+  /** Set by the front doors that show progress; stages call `log.progress?.tick(...)`. */
+  progress?: Progress
 }
 
 export interface Io {
@@ -237,6 +274,11 @@ export interface Io {
   now(): number
   /** Waits between retries; tests inject one that does not wait. */
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Asked once a real run has its plan, before the first DELETE (the CLI on a terminal asks the user). Throws to stop
+   * the run there, with nothing deleted and nothing written; resolves to go on.
+   */
+  confirm?: (plan: Plan) => Promise<void>
   /** Aborted by SIGINT/SIGTERM, with the signal's name as reason: the run stops deleting and writes its record. */
   signal?: AbortSignal
 }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { INPUTS, type InputSpec } from '../inputs.js'
 
 /** Flags that only the CLI has: how it reports, not what it does. The parity test lists them too. */
-export const CLI_ONLY_FLAGS = ['json', 'summary-file', 'dotenv-file', 'help', 'version'] as const
+export const CLI_ONLY_FLAGS = ['json', 'summary-file', 'dotenv-file', 'yes', 'quiet', 'help', 'version'] as const
 
 /** Input flags: every non-secret input, by its input name. */
 export const INPUT_FLAGS: readonly InputSpec[] = INPUTS.filter((i) => !i.secret)
@@ -34,6 +34,10 @@ export interface CliArgs {
   /** Input name -> raw value, for the inputs given as flags only. */
   flags: Map<string, string>
   json: boolean
+  /** Delete without asking on a terminal. */
+  yes: boolean
+  /** Only errors and the one-line result. */
+  quiet: boolean
   help: boolean
   version: boolean
   summaryFile: string | undefined
@@ -49,6 +53,8 @@ export function cliOptions(): Options {
   options.json = { type: 'boolean' }
   options['summary-file'] = { type: 'string' }
   options['dotenv-file'] = { type: 'string' }
+  options.yes = { type: 'boolean', short: 'y' }
+  options.quiet = { type: 'boolean', short: 'q' }
   options.help = { type: 'boolean', short: 'h' }
   options.version = { type: 'boolean' }
   return options
@@ -64,7 +70,16 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   const options = cliOptions()
   // Not strict: `--dry-run=false` is an error in strict mode, and our own messages say more than parseArgs' do.
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true })
-  const args: CliArgs = { flags: new Map(), json: false, help: false, version: false, summaryFile: undefined, dotenvFile: undefined }
+  const args: CliArgs = {
+    flags: new Map(),
+    json: false,
+    yes: false,
+    quiet: false,
+    help: false,
+    version: false,
+    summaryFile: undefined,
+    dotenvFile: undefined,
+  }
   for (const token of tokens) {
     if (token.kind === 'option-terminator') continue
     if (token.kind === 'positional') {
@@ -79,7 +94,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     if (option === undefined) throw unknownFlag(rawName, name)
     if (option.type === 'boolean') {
       const text = value ?? 'true'
-      if (name === 'json' || name === 'help' || name === 'version') {
+      if (name === 'json' || name === 'yes' || name === 'quiet' || name === 'help' || name === 'version') {
         if (!/^(true|false)$/i.test(text)) throw new UsageError(name, `Invalid --${name}=${text}. Expected --${name}.`)
         args[name] = text.toLowerCase() === 'true'
       } else {

@@ -54,14 +54,26 @@ export function helpText(version: string): string {
       `Also write the outputs as a GitLab dotenv report: ${OUTPUTS.map((o) => dotenvKey(o.name)).join(', ')}.`,
       INDENT,
     ),
+    '  --quiet, -q',
+    ...wrap('Print only errors (stderr) and the one-line result (stdout) instead of the log and the report.', INDENT),
+    '',
+    'Confirmation:',
+    '  --yes, -y',
+    ...wrap(
+      'Delete without asking. On a terminal (stdin and stderr), a run that would delete first shows how many images, ' +
+        'repositories and bytes, and asks; without a terminal it never asks.',
+      INDENT,
+    ),
     '  --help, -h   this text',
     '  --version    the version',
     '',
-    'The report goes to stdout, the log to stderr (with a progress line when stderr is a terminal).',
-    'REGISTRY_PRUNE_DEBUG=1 adds debug lines to the log.',
+    'The report goes to stdout, the log to stderr: on a terminal with a live progress line, elsewhere with a',
+    'progress line every 10 s and a line with the figures of each phase. Colour on a terminal; NO_COLOR=1 turns it',
+    'off, FORCE_COLOR=1 on. REGISTRY_PRUNE_DEBUG=1 adds debug lines (one per deletion) to the log.',
     '',
     'Exit codes: 0 success; 1 failure (the run failed, or finished with problems such as skipped',
-    'repositories or failed deletions); 2 bad input (a flag or a value that cannot be used; nothing was sent).',
+    'repositories or failed deletions); 2 bad input (a flag or a value that cannot be used; nothing was sent);',
+    '3 the deletion was not confirmed at the question (nothing was deleted).',
   )
   return `${lines.join('\n')}\n`
 }

@@ -1,7 +1,9 @@
 // The CLI's logger: every line goes to stderr (stdout carries only the report, or the JSON with --json). On a
-// terminal, a status line under the log shows which step is running and for how long; it is redrawn in place and
-// never written when stderr is a file or a pipe, where it would only be noise.
+// terminal, a status line under the log shows the phase's progress (src/progress.ts); it is redrawn in place and never
+// written when stderr is a file or a pipe, where progress comes as plain lines instead. Groups (the collapsed detail,
+// such as the collector's output) become a GitLab section or a GitHub group when the CLI runs in those CIs.
 import type { Logger } from '../types.js'
+import { palette, type Palette } from './color.js'
 
 export interface Stream {
   write(text: string): unknown
@@ -13,27 +15,45 @@ export interface CliLogger extends Logger {
   close(): void
 }
 
+/** Where the CLI runs, for the form of its collapsed groups. */
+export type Ci = 'gitlab' | 'github' | undefined
+
+export function ciOf(env: NodeJS.ProcessEnv): Ci {
+  // gitlab-ci-local (which runs pipelines locally and renders sections as GitLab does) sets GITLAB_CI=false.
+  if (env.GITLAB_CI === 'true' || (env.GITLAB_CI === 'false' && env.CI_JOB_ID !== undefined)) return 'gitlab'
+  if (env.GITHUB_ACTIONS === 'true') return 'github'
+  return undefined
+}
+
+export interface CliLoggerOptions {
+  debug: boolean
+  now?: () => number
+  /** The live status (the progress of the phase under way); drawn on a terminal only. */
+  status?: () => string
+  /** Only errors. */
+  quiet?: boolean
+  color?: Palette
+  ci?: Ci
+}
+
 const FRAMES = ['|', '/', '-', '\\']
 const CLEAR_LINE = '\r\u001b[K'
 
-export function cliLogger(stderr: Stream, options: { debug: boolean; now?: () => number }): CliLogger {
+export function cliLogger(stderr: Stream, options: CliLoggerOptions): CliLogger {
   const now = options.now ?? Date.now
   const tty = stderr.isTTY === true
-  const steps: { name: string; startedAt: number }[] = []
+  const paint = options.color ?? palette(false)
+  const quiet = options.quiet === true
   let frame = 0
   let statusShown = false
+  let sections = 0
   let timer: NodeJS.Timeout | undefined
 
-  const status = (): string => {
-    const step = steps.at(-1)
-    if (!step) return ''
-    const seconds = Math.floor((now() - step.startedAt) / 1000)
-    return `${FRAMES[frame % FRAMES.length]} ${steps.map((s) => s.name).join(' > ')} (${seconds}s)`
-  }
   const redraw = (): void => {
-    if (!tty) return
-    const text = status()
-    stderr.write(`${statusShown ? CLEAR_LINE : ''}${text}`)
+    if (!tty || quiet || !options.status) return
+    const text = options.status()
+    if (!text && !statusShown) return
+    stderr.write(`${statusShown ? CLEAR_LINE : ''}${text ? `${FRAMES[frame % FRAMES.length]} ${text}` : ''}`)
     statusShown = text !== ''
   }
   const line = (text: string): void => {
@@ -42,36 +62,49 @@ export function cliLogger(stderr: Stream, options: { debug: boolean; now?: () =>
     stderr.write(`${text}\n`)
     redraw()
   }
+  if (tty && !quiet && options.status) {
+    timer = setInterval(() => {
+      frame++
+      redraw()
+    }, 250)
+    timer.unref()
+  }
 
   return {
-    info: (m) => line(m),
-    warning: (m) => line(`warning: ${m}`),
-    error: (m) => line(`error: ${m}`),
+    info: (m) => {
+      if (!quiet) line(m.startsWith('== ') ? paint.bold(m) : m)
+    },
+    warning: (m) => {
+      if (!quiet) line(`${paint.yellow('warning:')} ${m}`)
+    },
+    error: (m) => line(`${paint.red('error:')} ${m}`),
     debug: (m) => {
-      if (options.debug) line(`debug: ${m}`)
+      if (options.debug && !quiet) line(paint.dim(`debug: ${m}`))
     },
     async group(name, body) {
-      const startedAt = now()
-      line(`== ${name}`)
-      steps.push({ name, startedAt })
-      if (tty && timer === undefined) {
-        timer = setInterval(() => {
-          frame++
-          redraw()
-        }, 250)
-        timer.unref()
-      }
-      redraw()
-      try {
-        return await body()
-      } finally {
-        steps.pop()
-        if (tty) line(`   ${name}: ${((now() - startedAt) / 1000).toFixed(1)}s`)
-        if (steps.length === 0 && timer !== undefined) {
-          clearInterval(timer)
-          timer = undefined
+      if (quiet) return body()
+      const title = name.replace(/[\r\n]+/g, ' ')
+      if (options.ci === 'gitlab') {
+        // https://docs.gitlab.com/ci/jobs/job_logs/#custom-collapsible-sections
+        const id = `registry_prune_${++sections}`
+        const stamp = (): number => Math.floor(now() / 1000)
+        line(`\u001b[0Ksection_start:${stamp()}:${id}[collapsed=true]\r\u001b[0K${title}`)
+        try {
+          return await body()
+        } finally {
+          line(`\u001b[0Ksection_end:${stamp()}:${id}\r\u001b[0K`)
         }
       }
+      if (options.ci === 'github') {
+        line(`::group::${title}`)
+        try {
+          return await body()
+        } finally {
+          line('::endgroup::')
+        }
+      }
+      line(paint.dim(`-- ${title}`))
+      return body()
     },
     close() {
       if (timer !== undefined) clearInterval(timer)

@@ -1,5 +1,6 @@
 // The command-line front door: flags and environment -> settings -> run -> a report on stdout. Returns the exit code:
-// 0 success, 1 failure (including a run that finished with problems), 2 bad input (nothing was sent).
+// 0 success, 1 failure (including a run that finished with problems), 2 bad input (nothing was sent), 3 declined at
+// the confirmation question (nothing was deleted).
 import { writeFile } from 'node:fs/promises'
 import { InputError, parseSettings } from '../inputs.js'
 import { EXIT_ON_SIGNAL } from '../interrupt.js'
@@ -7,25 +8,30 @@ import { redactingLogger, redactor, secretsOf } from '../redact.js'
 import { writeJson } from '../report/json.js'
 import { toMarkdown } from '../report/markdown.js'
 import { outputs } from '../report/outcome.js'
-import { toText } from '../report/text.js'
+import { resultLine, toText } from '../report/text.js'
+import { ProgressMeter, progressInterval, withProgress } from '../progress.js'
 import { run } from '../run.js'
 import { VERSION } from '../version.js'
 import { envName, parseCliArgs, rawInput, SECRET_INPUTS, UsageError } from './args.js'
 import { toDotenv } from './dotenv.js'
 import { helpText } from './help.js'
 import type { Writable } from 'node:stream'
-import { cliLogger, type Stream } from './logger.js'
+import { colorEnabled, palette } from './color.js'
+import { Declined, terminalConfirm } from './confirm.js'
+import { ciOf, cliLogger, type Stream } from './logger.js'
 
 export interface CliIo {
   stdout: Writable
   stderr: Stream
+  /** Where the answer to the confirmation question comes from; asked only when it and stderr are terminals. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean }
   env: NodeJS.ProcessEnv
   now?: () => number
   /** Aborted by SIGINT/SIGTERM (src/interrupt.ts). */
   signal?: AbortSignal
 }
 
-export const EXIT = { ok: 0, failure: 1, badInput: 2 } as const
+export const EXIT = { ok: 0, failure: 1, badInput: 2, declined: 3 } as const
 
 export async function cliMain(argv: readonly string[], io: CliIo): Promise<number> {
   const { stdout, stderr, env } = io
@@ -67,24 +73,42 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
   }
 
   const debug = env.REGISTRY_PRUNE_DEBUG === '1' || env.REGISTRY_PRUNE_DEBUG === 'true'
-  const logger = cliLogger(stderr, { debug, ...(io.now ? { now: io.now } : {}) })
+  const now = io.now ?? Date.now
+  const paint = palette(colorEnabled(env, stderr))
+  const meter = new ProgressMeter(now)
+  const logger = cliLogger(stderr, {
+    debug,
+    now,
+    status: () => meter.status(),
+    quiet: args.quiet,
+    color: paint,
+    ci: ciOf(env),
+  })
+  const log = withProgress(redactingLogger(logger, redact), meter, { live: stderr.isTTY === true, intervalMs: progressInterval(env) })
+  // Ask only where someone can answer: stdin and stderr both terminals. Elsewhere a run proceeds as it always did.
+  const ask = !args.yes && io.stdin?.isTTY === true && stderr.isTTY === true
+  const confirm = ask && io.stdin ? terminalConfirm(io.stdin, stderr, redact(settings.registry), paint, io.signal) : undefined
   let result
   try {
     result = await run(settings, {
-      log: redactingLogger(logger, redact),
-      now: io.now ?? Date.now,
+      log,
+      now,
+      ...(confirm ? { confirm } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     })
   } catch (error) {
     logger.close()
+    if (error instanceof Declined) return fail(error.signal ? EXIT_ON_SIGNAL[error.signal] : EXIT.declined, error.message)
     return fail(EXIT.failure, error instanceof Error ? error.message : String(error))
   }
   logger.close()
+  const finishedAt = now()
 
   if (args.json) await writeJson(result, stdout, redact)
-  else stdout.write(redact(toText(result)))
+  else if (args.quiet) stdout.write(`${redact(resultLine(result, { finishedAt }))}\n`)
+  else stdout.write(redact(toText(result, { finishedAt, paint: palette(colorEnabled(env, stdout as { isTTY?: boolean })) })))
   try {
-    if (args.summaryFile !== undefined) await writeFile(args.summaryFile, redact(toMarkdown(result)))
+    if (args.summaryFile !== undefined) await writeFile(args.summaryFile, redact(toMarkdown(result, { finishedAt })))
     if (args.dotenvFile !== undefined) await writeFile(args.dotenvFile, redact(toDotenv(outputs(result))))
   } catch (error) {
     return fail(EXIT.failure, `Cannot write the report: ${(error as Error).message}`)

@@ -1,18 +1,31 @@
 // Garbage collection, once per run after all deletions: connect first, measure, collect, measure again.
+import { formatBytesExact, plural } from '../report/format.js'
 import type { GcResult, GcSettings, Logger } from '../types.js'
+import { commandEnvironment, redactor, secretsOf } from '../redact.js'
 import { collectorCommand, deletedBlobs, parseCollectorOutput } from './collector.js'
+import { collectorEcho } from './collector-log.js'
 import { connectSsh, localShell, type Shell } from './shell.js'
 import { measure } from './storage.js'
 
 /**
  * Opens the shell GC will use, before any API delete (DECISIONS 8), so a wrong host key or key stops the run early.
- * Undefined when `garbage-collect` is off. The caller closes the shell.
+ * Undefined when `garbage-collect` is off. The caller closes the shell. `secrets` (all of the run's, `secretsOf`) are
+ * kept out of the commands' environment and masked in everything they print.
  */
-export async function openGc(gc: GcSettings, log: Logger): Promise<Shell | undefined> {
+export async function openGc(
+  gc: GcSettings,
+  log: Logger,
+  secrets: string[] = secretsOf({ username: '', password: '', gc }),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Shell | undefined> {
   if (gc.mode === 'off') return undefined
   // Refuse a bad gc-command now too, before anything is deleted.
   collectorCommand(gc.command, false)
-  return gc.mode === 'ssh' ? connectSsh(gc, log) : localShell()
+  const redact = redactor(secrets)
+  if (gc.mode === 'ssh') return connectSsh(gc, log, { redact })
+  const safe = commandEnvironment(env, secrets)
+  if (safe.withheld.length > 0) log.debug(`Local commands run without the variables ${safe.withheld.join(', ')}.`)
+  return localShell({ env: safe.env, redact })
 }
 
 /** `du -sb` of `storage-path` before the first deletion; undefined without `storage-path`. */
@@ -79,7 +92,8 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
   }
 
   const mode = gc.mode === 'local' ? 'local' : 'ssh'
-  return log.group('Garbage collection', async () => {
+  // The collector's output goes into a collapsed group inside this phase; the figures go after the phase, in the main log.
+  const outcome = await log.group('Garbage collection', async (): Promise<GcOutcome> => {
     // An unreadable storage-path costs the du measurement, not the run: the blob sizes still count what GC freed.
     const measureOrWarn = async (): Promise<number | undefined> => {
       try {
@@ -100,7 +114,12 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
     try {
       if (!dryRun && gc.beforeCommand) await runHook(shell, 'gc-before-command', gc.beforeCommand, log)
       log.info(`$ ${command}`)
-      const result = await shell.run(command, (_stream, line) => log.info(line))
+      const echo = collectorEcho(log)
+      const result = await log.group(`Collector output (${command})`, async () => {
+        const ran = await shell.run(command, echo.onLine)
+        echo.finish()
+        return ran
+      })
       if (result.code !== 0) throw collectorFailure(shell, command, result.code, result.stderr)
       output = parseCollectorOutput(result.stdout, result.stderr)
     } catch (e) {
@@ -145,11 +164,6 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
         )
       }
     }
-    log.info(
-      dryRun
-        ? `Dry run: ${output.eligibleBlobs.length} blobs are already eligible for deletion; nothing was deleted.`
-        : `Deleted ${blobsDeleted.length} blobs; ${reclaimedBytes} bytes reclaimed (measured by ${measuredBy}).`,
-    )
     return {
       mode,
       dryRun,
@@ -167,4 +181,11 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
       blobsEligibleDigests: output.eligibleBlobs,
     }
   })
+  log.info(
+    dryRun
+      ? `Garbage collection (dry run): ${plural(outcome.blobsEligibleDigests.length, 'blob')} already eligible for deletion; nothing was deleted.`
+      : `Garbage collection: ${plural(outcome.blobsDeleted.length, 'blob')} deleted; ${formatBytesExact(outcome.reclaimedBytes)} ` +
+        `reclaimed (measured by ${outcome.measuredBy === 'du' ? 'du' : 'the sizes of the deleted blobs'}).`,
+  )
+  return outcome
 }

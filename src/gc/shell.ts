@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
 import ssh2 from 'ssh2'
 import type { ClientChannel, ConnectConfig } from 'ssh2'
+import { commandEnvironment } from '../redact.js'
 import type { GcSettings, Logger } from '../types.js'
 import { hostKeyAlgorithms, hostVerifier, parseKnownHosts } from './known-hosts.js'
 
@@ -26,8 +27,18 @@ export interface Shell {
 
 const READY_TIMEOUT_MS = 20_000
 
-/** Splits a byte stream into lines for `onLine` while keeping the whole text. */
-function lineCollector(stream: 'stdout' | 'stderr', onLine: OnLine | undefined) {
+/**
+ * What keeps the tool's secrets away from the commands it runs (DECISIONS 27): the environment they get, and the
+ * redactor every line they print passes through before anyone (log, error, plan file) sees it.
+ */
+export interface CommandGuard {
+  /** For local commands; over SSH no variable is sent at all (ssh2 sends none unless asked). */
+  env: NodeJS.ProcessEnv
+  redact: (text: string) => string
+}
+
+/** Splits a byte stream into lines for `onLine` while keeping the whole text; both redacted. */
+function lineCollector(stream: 'stdout' | 'stderr', onLine: OnLine | undefined, redact: (text: string) => string) {
   const decoder = new StringDecoder('utf8')
   let text = ''
   let partial = ''
@@ -36,28 +47,29 @@ function lineCollector(stream: 'stdout' | 'stderr', onLine: OnLine | undefined) 
     if (!onLine) return
     const lines = (partial + chunk).split('\n')
     partial = lines.pop() ?? ''
-    for (const line of lines) onLine(stream, line.replace(/\r$/, ''))
+    for (const line of lines) onLine(stream, redact(line.replace(/\r$/, '')))
   }
   return {
     write: (data: Buffer): void => emit(decoder.write(data)),
     end: (): string => {
       emit(decoder.end())
-      if (onLine && partial) onLine(stream, partial)
+      if (onLine && partial) onLine(stream, redact(partial))
       partial = ''
-      return text
+      return redact(text)
     },
   }
 }
 
-export function localShell(): Shell {
+/** A shell on this machine; without a guard, commands still run without the tool's secret variables. */
+export function localShell(guard: CommandGuard = { env: commandEnvironment(process.env, []).env, redact: (t) => t }): Shell {
   return {
     target: 'this machine',
     warnings: [],
     run(command, onLine) {
       return new Promise((resolve, reject) => {
-        const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] })
-        const out = lineCollector('stdout', onLine)
-        const err = lineCollector('stderr', onLine)
+        const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], env: guard.env })
+        const out = lineCollector('stdout', onLine, guard.redact)
+        const err = lineCollector('stderr', onLine, guard.redact)
         child.stdout.on('data', out.write)
         child.stderr.on('data', err.write)
         child.once('error', (e) => reject(new Error(`could not start sh on this machine: ${e.message}`)))
@@ -119,7 +131,7 @@ function connectError(e: Error & { code?: string; level?: string }, gc: GcSettin
 }
 
 /** Connects to `ssh-host` with the key in memory, checking the host key first. Rejects with a message that says what to fix. */
-export async function connectSsh(gc: GcSettings, log: Logger): Promise<Shell> {
+export async function connectSsh(gc: GcSettings, log: Logger, guard: Pick<CommandGuard, 'redact'>): Promise<Shell> {
   checkPrivateKey(gc)
   const warnings: string[] = []
   const known = parseKnownHosts(gc.sshKnownHosts)
@@ -180,10 +192,11 @@ export async function connectSsh(gc: GcSettings, log: Logger): Promise<Shell> {
     run(command, onLine) {
       return new Promise((resolve, reject) => {
         if (lost) return reject(new Error(`Cannot run a command on ${target}: ${lost.message}.`))
+        // No `env` option: the command gets the SSH user's login environment, none of this process's variables.
         client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
           if (err) return reject(new Error(`Could not run a command on ${target}: ${err.message}`))
-          const out = lineCollector('stdout', onLine)
-          const errOut = lineCollector('stderr', onLine)
+          const out = lineCollector('stdout', onLine, guard.redact)
+          const errOut = lineCollector('stderr', onLine, guard.redact)
           let code: number | undefined
           channel.on('data', out.write)
           channel.stderr.on('data', errOut.write)

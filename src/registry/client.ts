@@ -17,12 +17,15 @@ import {
 import { Limiter } from './limit.js'
 import { isDigest } from './manifest.js'
 import { MANIFEST_ACCEPT } from './media-types.js'
+import type { CredentialOrigin } from '../types.js'
 
 export interface RegistryClientOptions {
   /** Base URL, e.g. `https://registry.example.com:5000`. */
   registry: string
   username: string
   password: string
+  /** Where username and password came from, or where they were looked for: said when the registry refuses them. */
+  credentialOrigin?: CredentialOrigin | undefined
   /** PEM text of a CA to trust. */
   caCert?: string | undefined
   insecureSkipTlsVerify: boolean
@@ -101,6 +104,8 @@ export class RegistryClient {
   private readonly random: () => number
   private readonly maxAttempts: number
   private readonly maxRetryDelayMs: number
+  /** Until the registry has answered once, a name that does not resolve or a closed port is a mistake, not a blip. */
+  private answered = false
 
   constructor(private readonly options: RegistryClientOptions) {
     this.base = new URL(options.registry.replace(/\/+$/, '') + '/')
@@ -143,7 +148,14 @@ export class RegistryClient {
       method: 'GET', url, kind: 'ping', scope: undefined, maxBytes: LIMITS.errorBodyBytes,
     })
     if (answer.status === 200) return
-    throw this.error(answer, 'GET', answer.status === 404 ? 'Is `registry` the base URL of a v2 registry?' : undefined)
+    // Go's HTTP server answers plain HTTP on a TLS port with this 400.
+    const tlsPort = answer.status === 400 && /HTTP request to an HTTPS server/i.test(answer.body.toString('utf8'))
+    const hint = answer.status === 404
+      ? 'Is `registry` the base URL of a v2 registry?'
+      : tlsPort
+        ? `This port speaks HTTPS: use https://${this.base.host} as registry`
+        : undefined
+    throw this.error(answer, 'GET', hint)
   }
 
   /** Every repository name in `_catalog`, following `Link` pages (1000 names a page). */
@@ -241,7 +253,9 @@ export class RegistryClient {
         this.auth.scheme === 'bearer'
           ? `The token server did not grant the scope repository:${name}:delete; ` +
             `give ${this.who()} delete access to ${name}`
-          : `${this.who()} may not delete in ${name}; give that user delete rights`
+          : this.options.username
+            ? `${this.who()} may not delete in ${name}; give that user delete rights`
+            : `${this.refused()} may not delete in ${name}; ${this.fixCredentials()}`
       throw new RegistryAuthError({ ...details, hint })
     }
     throw new RegistryError(details)
@@ -254,6 +268,25 @@ export class RegistryClient {
 
   private who(): string {
     return this.options.username ? `the user ${JSON.stringify(this.options.username)}` : 'anonymous access'
+  }
+
+  /** Whose access was refused; for credentials the user did not type, where they came from or were looked for. */
+  private refused(): string {
+    const origin = this.options.credentialOrigin
+    if (this.options.username) {
+      return origin?.kind === 'found' ? `${this.who()} (credentials from ${origin.used})` : this.who()
+    }
+    if (origin?.kind !== 'none') return this.who()
+    const looked = origin.looked.length > 0 ? `looked in ${origin.looked.join(', ')}` : 'looked nowhere'
+    return `anonymous access (no username/password given; ${looked}: sent no credentials)`
+  }
+
+  /** What to do about refused credentials. */
+  private fixCredentials(): string {
+    const login = `docker login ${this.base.host}`
+    if (!this.options.username) return `give username and password, or log in first (${login})`
+    if (this.options.credentialOrigin?.kind === 'found') return `log in again (${login}) or give username and password`
+    return 'check username and password'
   }
 
   private url(path: string): URL {
@@ -307,7 +340,8 @@ export class RegistryClient {
     if (answer.status !== 200) {
       const refused = answer.status === 401 || answer.status === 403
       const details = this.details(answer, 'GET')
-      const hint = `The token server refused the credentials of ${this.who()}; check username and password`
+      const whose = this.options.username ? `the credentials of ${this.refused()}` : this.refused()
+      const hint = `The token server refused ${whose}; ${this.fixCredentials()}`
       if (refused) throw new RegistryAuthError({ ...details, hint })
       throw new RegistryError(details)
     }
@@ -349,7 +383,7 @@ export class RegistryClient {
 
   private error(answer: Answer, method: string, hint?: string): RegistryError {
     if (answer.status === 401 || answer.status === 403) {
-      const why = hint ?? `The registry refused ${this.who()}; check username and password`
+      const why = hint ?? `The registry refused ${this.refused()}; ${this.fixCredentials()}`
       return new RegistryAuthError(this.details(answer, method, why))
     }
     return new RegistryError(this.details(answer, method, hint))
@@ -367,19 +401,22 @@ export class RegistryClient {
         answer = await this.limiter.run(() => this.exchange(call, authorization))
       } catch (error) {
         if (error instanceof RegistryError) throw error
-        const failure = describeTransportError(error)
-        if (!failure.tls && attempt < this.maxAttempts) {
+        const failure = describeTransportError(error, call.url)
+        const hopeless = failure.retry === 'never' || (failure.retry === 'once-answered' && !this.answered)
+        if (!hopeless && attempt < this.maxAttempts) {
           await this.pause(attempt, undefined)
           continue
         }
+        const gaveUp = `Gave up after ${attempt} attempt${attempt > 1 ? 's' : ''}`
         throw new RegistryError({
           method: call.method,
           url: scrubUrl(call.url),
           ...(failure.code ? { code: failure.code } : {}),
           detail: scrubSecrets(failure.message, this.auth.secrets()),
-          hint: failure.hint ?? `Gave up after ${attempt} attempt${attempt > 1 ? 's' : ''}; is the registry reachable?`,
+          hint: hopeless ? failure.hint : `${gaveUp}; ${lowerFirst(failure.hint ?? 'is the registry reachable?')}`,
         })
       }
+      this.answered = true
       if (answer.status === 401 && call.authorization === undefined && challenges < 2) {
         challenges++
         if (this.auth.challenge(answer.headers['www-authenticate'], call.scope, authorization) === 'retry') {
@@ -455,6 +492,8 @@ export class RegistryClient {
     }
   }
 }
+
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1)
 
 const pull = (name: string): string => `repository:${name}:pull`
 

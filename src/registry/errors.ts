@@ -122,39 +122,79 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ])
 
+/** Whether another attempt can help. */
+export type TransportRetry =
+  /** A registry restarting or a connection reset: try again. */
+  | 'retry'
+  /** Nothing to wait for: an untrusted certificate, TLS spoken to a plain-HTTP port. */
+  | 'never'
+  /** A name that does not resolve, a port nothing listens on: a mistake in `registry` if the registry has never
+   * answered yet; later in a run, a registry restarting. */
+  | 'once-answered'
+
 export interface TransportFailure {
   code: string | undefined
   message: string
-  /** A certificate the client does not trust: retrying cannot help. */
-  tls: boolean
+  retry: TransportRetry
   hint?: string
 }
 
-/** Unwraps undici's `error.cause` chain to the error that says what happened (`ECONNREFUSED`, a TLS code, ...). */
-export function describeTransportError(error: unknown): TransportFailure {
+const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG'])
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA'])
+
+/**
+ * Unwraps undici's `error.cause` chain to the error that says what happened (`ECONNREFUSED`, a TLS code, ...), and
+ * says what it means for `url`, the request that failed.
+ */
+export function describeTransportError(error: unknown, url: URL): TransportFailure {
   let current: unknown = error
   let deepest = error as { code?: string; message?: string }
   for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
     const e = current as { code?: unknown; message?: unknown; cause?: unknown }
     if (typeof e.code === 'string' || typeof e.message === 'string') deepest = e as typeof deepest
-    if (typeof e.code === 'string' && TLS_CODES.has(e.code)) break
+    if (typeof e.code === 'string' && (TLS_CODES.has(e.code) || PLAIN_HTTP_CODES.has(e.code))) break
     current = e.cause
   }
   const code = typeof deepest.code === 'string' ? deepest.code : undefined
   const message = typeof deepest.message === 'string' ? deepest.message : String(error)
-  const tls = code !== undefined && TLS_CODES.has(code)
-  return {
-    code,
-    message,
-    tls,
-    ...(tls
-      ? {
-          hint:
-            'The registry certificate is not trusted. Give its CA with the `ca-cert` input (PEM content or path), ' +
-            'or, only for testing, set `insecure-skip-tls-verify: true`',
-        }
-      : {}),
+  const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`
+  if (code !== undefined && TLS_CODES.has(code)) {
+    return {
+      code,
+      message,
+      retry: 'never',
+      hint:
+        'The registry certificate is not trusted. Give its CA with the `ca-cert` input (PEM content or path), ' +
+        'or, only for testing, set `insecure-skip-tls-verify: true`',
+    }
   }
+  // OpenSSL reading an HTTP answer as a TLS record: the port speaks plain HTTP.
+  const plainHttp = code !== undefined && PLAIN_HTTP_CODES.has(code)
+  if (plainHttp || /wrong version number|packet length too long/i.test(message)) {
+    return {
+      code,
+      message: 'the TLS handshake got an answer that is not TLS (OpenSSL: wrong version number)',
+      retry: 'never',
+      hint: `This port speaks plain HTTP: use http://${hostPort} as registry (or enable TLS on the registry)`,
+    }
+  }
+  if (code !== undefined && DNS_CODES.has(code)) {
+    return {
+      code,
+      message,
+      retry: 'once-answered',
+      hint: `The name ${url.hostname} does not resolve: check registry (a typo, or a name only another network knows)`,
+    }
+  }
+  if (code === 'ECONNREFUSED') {
+    return {
+      code,
+      message,
+      retry: 'once-answered',
+      hint: `Nothing listens on ${hostPort}: check registry (host and port), and that the registry is running`,
+    }
+  }
+  return { code, message, retry: 'retry' }
 }
 
 /**

@@ -3,8 +3,8 @@
 // building it (and the object tree behind it) at once would double the run's peak memory.
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
-import type { RunResult } from '../types.js'
-import type { Settings } from '../types.js'
+import { redactor, secretsOf } from '../redact.js'
+import type { RunResult, Settings } from '../types.js'
 import { VERSION } from '../version.js'
 import { outcomes, totals, type RepositoryOutcome } from './outcome.js'
 
@@ -43,9 +43,15 @@ const PLACEHOLDER = '\u0000repositories\u0000'
 
 /**
  * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
- * around the repositories first, then each repository, indented into its place.
+ * around the repositories first, then each repository, indented into its place. Every piece passes through the
+ * run's redactor (a hook's command or its stderr in `failures` can hold a secret), and through `redact` on top.
+ * A piece never splits a string, so no secret is split across two.
  */
-export function* jsonPieces(result: RunResult): Generator<string> {
+export function* jsonPieces(result: RunResult, redact: (text: string) => string = (text) => text): Generator<string> {
+  // Each secret as it is and as JSON escapes it: a password with a quote in it is `pa\"ss` in the text.
+  const secrets = secretsOf(result.settings)
+  const own = redactor([...secrets, ...secrets.map((s) => JSON.stringify(s).slice(1, -1))])
+  const mask = (text: string): string => redact(own(text))
   const repos = outcomes(result)
   const document = {
     schemaVersion: 1,
@@ -58,26 +64,30 @@ export function* jsonPieces(result: RunResult): Generator<string> {
     phases: result.phases,
     cache: result.cache,
     repositories: PLACEHOLDER,
+    untaggedListing: result.untaggedListing ?? null,
     gc: result.gc ?? null,
     failures: result.failures,
     warnings: result.warnings,
   }
   const [before, after] = JSON.stringify(document, null, 2).split(JSON.stringify(PLACEHOLDER))
   if (repos.length === 0) {
-    yield `${before}[]${after}\n`
+    yield mask(`${before}[]${after}\n`)
     return
   }
-  yield `${before}[`
+  yield mask(`${before}[`)
   for (const [i, repo] of repos.entries()) {
     const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ')
-    yield `${i === 0 ? '' : ','}\n    ${text}`
+    yield mask(`${i === 0 ? '' : ','}\n    ${text}`)
   }
-  yield `\n  ]${after}\n`
+  yield mask(`\n  ]${after}\n`)
 }
 
-/** Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. */
-export async function writeJson(result: RunResult, out: Writable, transform = (text: string) => text): Promise<void> {
-  for (const piece of jsonPieces(result)) {
-    if (!out.write(transform(piece))) await once(out, 'drain')
+/**
+ * Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. Always redacted with the
+ * run's secrets; `redact` adds a front door's own (e.g. the CLI's raw secret variables) on the text.
+ */
+export async function writeJson(result: RunResult, out: Writable, redact = (text: string) => text): Promise<void> {
+  for (const piece of jsonPieces(result, redact)) {
+    if (!out.write(piece)) await once(out, 'drain')
   }
 }

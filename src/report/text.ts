@@ -2,8 +2,20 @@
 // Plain text; every value that came from the registry has its control characters replaced, so a hostile tag cannot
 // drive the terminal.
 import type { RunResult } from '../types.js'
-import { formatBytes, formatTime, shortDigest } from './format.js'
-import { isImage, outcomes, totals, type Outcome, type RepositoryOutcome } from './outcome.js'
+import { formatBytes, formatCount, plural, shortDigest, untaggedListingText } from './format.js'
+import {
+  byBytes,
+  createdText,
+  headline,
+  headlineText,
+  isImage,
+  outcomes,
+  repositoryDescription,
+  repositoryNotes,
+  totals,
+  type Outcome,
+  type RepositoryOutcome,
+} from './outcome.js'
 
 type Row = RepositoryOutcome['manifests'][number]
 
@@ -22,26 +34,66 @@ const MARK: Record<Outcome, string> = {
   'not attempted': 'untried',
 }
 
-export function toText(result: RunResult): string {
+/** Per-manifest lines in the whole report: a job log is cut at a few MiB, and every manifest is in the plan file. */
+const MANIFEST_LINES = 2000
+/** Repositories listed in the report, largest first. */
+const REPOSITORY_LINES = 500
+
+export interface TextOptions {
+  /** When the run ended, by the front door's clock: the headline gives the time taken. */
+  finishedAt?: number
+  /** Colours for a terminal (the CLI decides, see src/cli/color.ts); none by default. */
+  paint?: Paint
+}
+
+type Paint = Record<'red' | 'green' | 'bold', (text: string) => string>
+const noPaint: Paint = { red: (t) => t, green: (t) => t, bold: (t) => t }
+
+/** The one-line result (`--quiet`, and the first line of the report). */
+export function resultLine(result: RunResult, options: TextOptions = {}): string {
+  return `registry-prune: ${printable(headlineText(headline(result, totals(result), options.finishedAt)))}`
+}
+
+export function toText(result: RunResult, options: TextOptions = {}): string {
   const repos = outcomes(result)
   const t = totals(result, repos)
   const dry = result.settings.dryRun
-  const lines = [`registry-prune: ${printable(result.settings.registry)}`]
+  const paint = options.paint ?? noPaint
+  const lines = [paint.bold(resultLine(result, options)), `Registry: ${printable(result.settings.registry)}`]
   if (dry) lines.push('DRY RUN: nothing was deleted. Below is exactly what a real run would do.')
   lines.push('')
-  for (const repo of repos) lines.push(...repositoryLines(repo), '')
+  // Largest first, as in the summary. Per-manifest lines stop at a budget, then repositories get one line each, up to
+  // a number: the rest is counted, and all of it is in the plan file.
+  let budget = MANIFEST_LINES
+  let hidden = 0
+  const sorted = byBytes(repos)
+  for (const { repo } of sorted.slice(0, REPOSITORY_LINES)) {
+    const [head, ...rows] = repositoryLines(repo, paint)
+    const shown = rows.slice(0, Math.max(0, budget))
+    budget -= shown.length
+    hidden += rows.length - shown.length
+    if (shown.length > 0 && rows.length > shown.length) shown.push(`  … ${plural(rows.length - shown.length, 'more line')} not shown`)
+    lines.push(head as string, ...shown)
+    if (shown.length > 0) lines.push('')
+  }
+  if (hidden > 0 || sorted.length > REPOSITORY_LINES) {
+    const more = sorted.length > REPOSITORY_LINES ? `${plural(sorted.length - REPOSITORY_LINES, 'more repository', 'more repositories')} and ` : ''
+    lines.push('', `${more}${plural(hidden, 'line')} of detail not shown: every manifest is in the plan file ` +
+      `${printable(result.settings.planFile)}.`, '')
+  }
   if (repos.length === 0) lines.push('No repository matched --repositories.', '')
 
   const width = 46
   const row = (label: string, value: string): string => `  ${label.padEnd(width)}${value}`
   lines.push(
     'Totals',
-    row('Repositories inventoried', String(t.repositories)),
-    row('Repositories skipped (nothing deleted there)', String(t.repositoriesSkipped)),
-    row(dry ? 'Images that would be deleted' : 'Images deleted', String(t.imagesDeleted)),
-    row('  of which untagged', `${t.untaggedDeleted} (${formatBytes(t.untaggedBytes)})`),
-    row('Images kept', String(t.imagesKept)),
-    row(dry ? 'Manifests that would be deleted (all kinds)' : 'Manifests deleted (all kinds)', String(t.manifestsDeleted)),
+    row('Repositories inventoried', formatCount(t.repositories)),
+    row('Repositories skipped (nothing deleted there)', formatCount(t.repositoriesSkipped)),
+    row(dry ? 'Images that would be deleted' : 'Images deleted', formatCount(t.imagesDeleted)),
+    row('  of which untagged', `${formatCount(t.untaggedDeleted)} (${formatBytes(t.untaggedBytes)})`),
+    ...(result.untaggedListing ? [row('Untagged manifests found', untaggedListingText(result.untaggedListing))] : []),
+    row('Images kept', formatCount(t.imagesKept)),
+    row(dry ? 'Manifests that would be deleted (all kinds)' : 'Manifests deleted (all kinds)', formatCount(t.manifestsDeleted)),
     row('Reclaimable (estimate from the plan)', formatBytes(t.reclaimableBytes)),
   )
   const gc = result.gc
@@ -49,12 +101,12 @@ export function toText(result: RunResult): string {
     lines.push(
       '',
       `Garbage collection (${gc.mode}${gc.dryRun ? ', dry run' : ''})`,
-      row('Blobs deleted', String(gc.blobsDeleted.length)),
+      row('Blobs deleted', formatCount(gc.blobsDeleted.length)),
       ...(!gc.dryRun ? [row('Blob data deleted', formatBytes(gc.blobBytesDeleted))] : []),
       row(
         'Measured on the host',
         gc.dryRun
-          ? `nothing (dry run; ${gc.blobsEligible ?? 0} blobs were already eligible before this run)`
+          ? `nothing (dry run; ${plural(gc.blobsEligible ?? 0, 'blob')} ${gc.blobsEligible === 1 ? 'was' : 'were'} already eligible before this run)`
           : `${formatBytes(gc.reclaimedBytes)} (by ${gc.measuredBy === 'du' ? 'du -sb of the storage root' : 'the sizes of the deleted blobs'})`,
       ),
     )
@@ -70,14 +122,12 @@ export function toText(result: RunResult): string {
   return `${lines.join('\n')}\n`
 }
 
-function repositoryLines({ plan, manifests, error }: RepositoryOutcome): string[] {
+function repositoryLines({ plan, manifests, error }: RepositoryOutcome, paint: Paint): string[] {
   const images = manifests.filter((m) => isImage(m.manifest))
   const removed = images.filter((m) => m.outcome === 'deleted' || m.outcome === 'would delete').length
-  const order = plan.order === 'created' ? 'newest first by created time' : 'by tag name (some images are undated)'
-  const lines = [`${printable(plan.name)}: ${images.length - removed} kept, ${removed} deleted; ordered ${order}`]
-  if (plan.skipped) lines.push(`  SKIPPED, nothing deleted here: ${printable(plan.skipped)}`)
+  const lines = [`${printable(plan.name)}: ${images.length - removed} kept, ${removed} deleted; ${printable(repositoryDescription(plan))}`]
   if (error) lines.push(`  error: ${printable(error)}`)
-  for (const note of plan.notes) lines.push(`  note: ${printable(note)}`)
+  for (const note of repositoryNotes(plan)) lines.push(`  note: ${printable(note)}`)
 
   // Each image, then what follows it (index children, signatures, referrers) indented under it.
   const followers = new Map<string, Row[]>()
@@ -103,10 +153,10 @@ function repositoryLines({ plan, manifests, error }: RepositoryOutcome): string[
     const label = `${'  '.repeat(depth)}${tagsOf(row)}`
     lines.push(
       [
-        `  ${MARK[row.outcome].padEnd(7)}`,
+        `  ${(row.outcome === 'kept' ? paint.green : row.outcome === 'spared' ? (t: string) => t : paint.red)(MARK[row.outcome].padEnd(7))}`,
         label.length > tagWidth ? `${label.slice(0, tagWidth - 1)}…` : label.padEnd(tagWidth),
         shortDigest(m.digest),
-        (m.role === 'image' || m.role === 'untagged' ? formatTime(m.created).slice(0, 10) : m.role).padEnd(10),
+        (m.role === 'image' || m.role === 'untagged' ? shortCreated(m, plan) : m.role).padEnd(10),
         formatBytes(m.size).padStart(9),
         printable(reason),
       ].join('  '),
@@ -117,4 +167,10 @@ function repositoryLines({ plan, manifests, error }: RepositoryOutcome): string[
 
 function tagsOf({ manifest }: Row): string {
   return manifest.tags.length > 0 ? printable(manifest.tags.join(', ')) : '(untagged)'
+}
+
+/** The date of `createdText` in ten characters, or the words when there is no date. */
+function shortCreated(m: Row['manifest'], plan: RepositoryOutcome['plan']): string {
+  const text = createdText(m, plan)
+  return m.created === undefined ? text : text.slice(0, 10)
 }

@@ -17,7 +17,7 @@ const lines = log.lines
 const settings: Settings = {
   registry: '', username: '', password: '', repositories: ['**'], keepCount: 2, keepTags: ['latest'],
   olderThanMs: undefined, dryRun: false, concurrency: 4, caCert: undefined, insecureSkipTlsVerify: false,
-  requestTimeoutMs: 5000, allowDeleteAll: false, failOnSkipped: true, untagged: 'keep', keepUntagged: 0,
+  requestTimeoutMs: 5000, allowDeleteAll: false, failOnSkipped: true, untagged: 'keep', keepUntagged: 0, untaggedSource: 'auto',
   shard: undefined, prune: true, planFile: '',
   gc: {
     mode: 'off', sshHost: '', sshPort: 22, sshUser: '', sshPrivateKey: '', sshPassphrase: '', sshKnownHosts: '',

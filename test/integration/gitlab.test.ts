@@ -17,7 +17,7 @@ import {
 } from '../support/cli.js'
 import { pushFixtures, type Fixtures } from '../support/fixtures.js'
 import type { Target } from '../support/push.js'
-import type { TestRegistry } from '../support/registry.js'
+import { REGISTRY_BIN, type TestRegistry } from '../support/registry.js'
 import { recordArtifacts, recordSecret } from '../support/artifacts.js'
 import { decisions } from '../support/action.js'
 
@@ -163,9 +163,16 @@ describe('the GitLab component in a gitlab-ci-local pipeline', () => {
     expect(summary).toContain('team/tools/cli')
     expect(summary).not.toContain('Dry run')
 
-    // The readable report sits in the collapsible section (gitlab-ci-local prints its markers as <name>_started).
+    // The readable report is the log's last section (gitlab-ci-local prints its markers as <name>_started), its
+    // headline first, and the headline is the log's last line too (issue 12).
     const log = run.logs[JOB]!
-    expect(log).toMatch(/registry_prune_summary_started\n[\s\S]*Images deleted\s+4\n[\s\S]*registry_prune_summary took/)
+    expect(log).toMatch(/registry_prune_summary_started\n[^\n]*registry-prune: [^\n]* · 4 images deleted, 6 kept · 3 repositories · [^\n]*\n[\s\S]*Images deleted\s+4\n[\s\S]*registry_prune_summary took/)
+    const last = log.trimEnd().split('\n').filter((l) => !/Job succeeded|^\S+ \$ |finished in|^\s*$/.test(l)).at(-1)
+    expect(last).toMatch(/registry-prune: .* reclaimable \(estimate; freed once the registry's garbage collector runs\) · 4 images deleted/)
+    expect(log).toMatch(/Inventory done in .*: 3\/3 repositories/)
+    // No GitHub-only syntax anywhere a GitLab user looks.
+    for (const text of [log, summary]) expect(text).not.toMatch(/::group::|::endgroup::|```mermaid|::warning::/)
+    expect(summary.split('\n').filter(Boolean)[1]).toMatch(/^\*\*.* reclaimable\*\* .* · 4 images deleted, 6 kept · 3 repositories · /)
 
     // Acceptance 3: no secret in the job log, gitlab-ci-local's output, or any artifact.
     const basic = Buffer.from(`ci:${PASSWORD}`).toString('base64')
@@ -173,6 +180,26 @@ describe('the GitLab component in a gitlab-ci-local pipeline', () => {
     expect(Object.keys(run.artifacts).length).toBeGreaterThanOrEqual(3)
     expect(everything).not.toContain(PASSWORD)
     expect(everything).not.toContain(basic)
+  })
+
+  it('the collector output is a collapsed section of the job log, without a line per blob', { timeout: 120_000 }, async () => {
+    const dir = await project({
+      include: [{ local: 'templates/registry-prune.yml', inputs: { as: JOB, registry: reg.url, username: 'ci',
+        'password-variable': 'TEST_REGISTRY_PASSWORD', 'keep-count': 2, 'dry-run': true, 'garbage-collect': 'local',
+        'gc-command': `${REGISTRY_BIN} garbage-collect ${reg.configPath}`, 'storage-path': reg.storage,
+        cli: `node ${CLI_ENTRY}` } }],
+    })
+    const run = await runPipeline(dir, { TEST_REGISTRY_PASSWORD: PASSWORD })
+    expect(run.code, run.output).toBe(0)
+    const log = run.logs[JOB]!
+    // gitlab-ci-local prints a section's markers as `<name>_started` ... `<name> took` (the CLI tests check the title).
+    const section = /(registry_prune_\d+)_started\n([\s\S]*?)\n[^\n]*\1 took/.exec(log)
+    expect(section, log).not.toBeNull()
+    expect(section![2]).toMatch(/\d+ blobs marked, \d+ blobs and \d+ manifests eligible for deletion/)
+    expect(section![2]).toMatch(/per-blob and per-manifest lines of the collector left out of the log/)
+    expect(log).not.toMatch(/marking (blob|manifest)|blob eligible for deletion/)
+    expect(log).toMatch(/Garbage collection \(dry run\): \d+ blobs? already eligible for deletion; nothing was deleted\./)
+    expect(log).not.toContain('::group::')
   })
 
   it('a secret written where the variable name belongs fails the job without printing it', { timeout: 60_000 }, async () => {

@@ -216,17 +216,29 @@ describe('untagged: delete on the real registry, sshd and collector', () => {
     for (const image of scene.pushes.slice(0, 4)) expect(decisions(aged)[image.digest]).toMatch(/^untagged delete/)
   })
 
-  it('a manifest pushed while the run reads tags is not taken for an untagged one', async () => {
+  // Both listings (issue 14): the collector's runs over the same SSH connection, without storage-path.
+  it.each([
+    ['the storage tree', {}],
+    ['the collector', { 'untagged-source': 'collector', 'storage-path': '' }],
+  ])('a manifest pushed while the run reads tags is not taken for an untagged one (listed by %s)', async (_source, source) => {
     await start()
-    // The storage is listed before any tag is read. A push that lands after `app`'s tag list was answered has a tag
+    // Untagged manifests are listed before any tag is read. A push that lands after `app`'s tag list was answered has a tag
     // the run never saw; had the storage been listed after reading, it would look untagged and be planned for deletion.
+    // A multi-arch push uploads its platforms untagged before the index: listed in between, even the collector (which
+    // checks tags itself, but counts every child as untagged) would offer them as untagged.
     let late: PushedImage | undefined
+    let lateMulti: string[] = []
     const gate = await startProxy(reg.url, {
       answer: (req, res) => {
         if (late || !req.url?.startsWith('/v2/app/tags/list')) return false
         void (async () => {
           const listed = await (await fetch(`${reg.url}${req.url}`)).text()
           late = await pushImage(reg, 'app', 'late', { layers: ['pushed during the run'] })
+          const children = [
+            await pushImage(reg, 'app', undefined, { layers: ['late amd64'], platform: { architecture: 'amd64', os: 'linux' } }),
+            await pushImage(reg, 'app', undefined, { layers: ['late arm64'], platform: { architecture: 'arm64', os: 'linux' } }),
+          ]
+          lateMulti = [(await pushIndex(reg, 'app', 'late-multi', children)).digest, ...children.map((c) => c.digest)]
           res.writeHead(200, { 'content-type': 'application/json' })
           res.end(listed)
         })()
@@ -234,10 +246,13 @@ describe('untagged: delete on the real registry, sshd and collector', () => {
       },
     })
     try {
-      const run = await runAction(inputs(reg, { registry: gate.url, 'dry-run': 'true' }))
+      const run = await runAction(inputs(reg, { registry: gate.url, 'dry-run': 'true', ...source }))
       expect(run.code, log(run)).toBe(0)
       expect(late).toBeDefined()
       expect(decisions(run)[late?.digest ?? '']).toBeUndefined()
+      expect(lateMulti).toHaveLength(3)
+      for (const digest of lateMulti) expect(decisions(run)[digest]).toBeUndefined()
+      expect(run.summary).toContain(`| Untagged manifests found | 7, listed ${'untagged-source' in source ? 'by the collector' : 'from the storage tree'}`)
       expect(run.outputs['deleted-count']).toBe('4')
     } finally {
       await gate.close()
@@ -264,7 +279,8 @@ describe('untagged: delete on the real registry, sshd and collector', () => {
   ])('with %s, no untagged manifest is deleted, and the summary and plan say why', async (_name, path) => {
     await start()
     const storagePath = path(reg)
-    const run = await runAction(inputs(reg, { 'storage-path': storagePath }))
+    // untagged-source: auto would ask the collector instead.
+    const run = await runAction(inputs(reg, { 'storage-path': storagePath, 'untagged-source': 'storage' }))
     expect(run.code, log(run)).toBe(0)
     await expectAllThere(reg, scene)
     expect(run.outputs['deleted-count']).toBe('0')

@@ -53,7 +53,11 @@ export async function runAction(
   const dir = await mkdtemp(join(tmpdir(), 'registry-prune-action-'))
   const files = { summary: join(dir, 'summary.md'), output: join(dir, 'output.txt'), plan: join(dir, 'plan.json') }
   await Promise.all([writeFile(files.summary, ''), writeFile(files.output, '')])
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')))
+  // No INPUT_/GITHUB_ of the machine, and none of its docker or podman logins (credentials.ts would find them).
+  const logins = /^(DOCKER_CONFIG|REGISTRY_AUTH_FILE|XDG_RUNTIME_DIR|XDG_CONFIG_HOME)$/
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_') && !logins.test(k)),
+  )
   const inputEnv = Object.fromEntries(
     Object.entries({ 'plan-file': files.plan, ...inputs }).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
   )

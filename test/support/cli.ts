@@ -34,11 +34,11 @@ export interface CliOptions {
   cwd?: string
 }
 
-/** The environment without anything that could steer a run: REGISTRY_PRUNE_*, CI variables, docker config. */
+/** The environment without anything that could steer a run: REGISTRY_PRUNE_*, CI variables, docker and podman logins. */
 export function cleanEnv(home: string): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || /^(REGISTRY_PRUNE_|INPUT_|GITHUB_|CI_|DOCKER_CONFIG$)/.test(key)) continue
+    if (value === undefined || /^(REGISTRY_PRUNE_|INPUT_|GITHUB_|CI_|DOCKER_CONFIG$|REGISTRY_AUTH_FILE$|XDG_RUNTIME_DIR$|XDG_CONFIG_HOME$)/.test(key)) continue
     env[key] = value
   }
   return { ...env, HOME: home }

@@ -86,7 +86,8 @@ describe('help', () => {
   it('shows each input once, as a flag or (secrets) as a variable', () => {
     const help = helpText('9.9.9')
     for (const input of INPUTS) {
-      const needle = input.secret ? `  ${envName(input.name)}\n` : `  --${input.name}`
+      // A flag's name ends where its line goes on (`--untagged` is not `--untagged-source`).
+      const needle = input.secret ? `  ${envName(input.name)}\n` : new RegExp(`  --${input.name}(?![\\w-])`)
       expect(help.split(needle).length - 1, input.name).toBe(1)
     }
     expect(help).toContain('registry-prune 9.9.9')
@@ -113,30 +114,54 @@ describe('cliLogger', () => {
     return { text: () => text, write: (t: string) => void (text += t), isTTY }
   }
 
-  it('writes plain lines, without a progress line, when stderr is not a terminal', async () => {
+  it('writes plain lines, without a status line, when stderr is not a terminal', async () => {
     const stream = capture(false)
-    const log = cliLogger(stream, { debug: false, now: () => 0 })
-    await log.group('Inventory', async () => log.info('3 repositories to read'))
+    const log = cliLogger(stream, { debug: false, now: () => 0, status: () => 'Inventory: 1/3 repositories' })
+    await log.group('Collector output', async () => log.info('team/app'))
     log.debug('hidden')
     log.warning('careful')
     log.close()
-    expect(stream.text()).toBe('== Inventory\n3 repositories to read\nwarning: careful\n')
+    expect(stream.text()).toBe('-- Collector output\nteam/app\nwarning: careful\n')
   })
 
-  it('on a terminal, keeps a status line with the running step under the log, and clears it', async () => {
+  it('on a terminal, keeps the status line under the log, redraws it in place, and clears it', async () => {
     const stream = capture(true)
-    let clock = 0
-    const log = cliLogger(stream, { debug: true, now: () => clock })
-    await log.group('Delete', async () => {
-      clock = 2500
-      log.info('team/app: 2 deleted')
-    })
+    let status = 'Delete: 0/2 manifests deleted'
+    const log = cliLogger(stream, { debug: true, now: () => 0, status: () => status })
+    log.info('== Delete')
+    status = 'Delete: 1/2 manifests deleted'
+    log.info('team/app: spared one')
     log.close()
     const text = stream.text()
-    expect(text).toContain('Delete (0s)')
-    expect(text).toContain('\r\u001b[K team/app: 2 deleted\n'.replace(' ', ''))
-    expect(text).toContain('Delete: 2.5s')
-    expect(text.endsWith('\n')).toBe(true)
+    expect(text).toContain('== Delete\n| Delete: 0/2 manifests deleted')
+    expect(text).toContain('\r\u001b[Kteam/app: spared one\n| Delete: 1/2 manifests deleted\r\u001b[K')
+    expect(text.endsWith('\r\u001b[K')).toBe(true)
+  })
+
+  it('groups are collapsed sections in GitLab and groups in GitHub Actions, with no other CI syntax', async () => {
+    const gitlab = capture(false)
+    const inGitlab = cliLogger(gitlab, { debug: false, now: () => 1_700_000_000_000, ci: 'gitlab' })
+    await inGitlab.group('Collector output (registry garbage-collect /c.yml)', async () => inGitlab.info('blob marked'))
+    expect(gitlab.text()).toBe(
+      '\u001b[0Ksection_start:1700000000:registry_prune_1[collapsed=true]\r\u001b[0KCollector output (registry garbage-collect /c.yml)\n' +
+        'blob marked\n\u001b[0Ksection_end:1700000000:registry_prune_1\r\u001b[0K\n',
+    )
+    expect(gitlab.text()).not.toContain('::')
+    const github = capture(false)
+    const inGithub = cliLogger(github, { debug: false, ci: 'github' })
+    await inGithub.group('Collector output', async () => inGithub.info('blob marked'))
+    expect(github.text()).toBe('::group::Collector output\nblob marked\n::endgroup::\n')
+  })
+
+  it('--quiet keeps only errors', async () => {
+    const stream = capture(true)
+    const log = cliLogger(stream, { debug: true, quiet: true, status: () => 'Inventory' })
+    await log.group('Collector output', async () => log.info('x'))
+    log.warning('w')
+    log.debug('d')
+    log.error('broken')
+    log.close()
+    expect(stream.text()).toBe('error: broken\n')
   })
 })
 

@@ -1,7 +1,8 @@
 // The collector's output as Debian's docker-registry 2.8.2 printed it on a test storage (team/app:v2 deleted through
-// the API, then `garbage-collect`), kept verbatim so the parser is tested against the real format.
+// the API, then `garbage-collect`), kept verbatim so the parser is tested against the real format. The command line
+// itself is tested in gc-command.test.ts.
 import { describe, expect, it } from 'vitest'
-import { collectorCommand, deletedBlobs, parseCollectorOutput } from '../../src/gc/collector.js'
+import { deletedBlobs, parseCollectorOutput } from '../../src/gc/collector.js'
 
 /** `docker-registry garbage-collect config.yml`, stdout (log level info). */
 const REAL_STDOUT = `other
@@ -114,62 +115,5 @@ describe('parseCollectorOutput', () => {
 
   it('leaves the counts undefined on output that is not the collector\'s', () => {
     expect(parseCollectorOutput('', CONFIG_ERROR)).toMatchObject({ blobsMarked: undefined, eligibleBlobs: [], deletingBlobs: [] })
-  })
-})
-
-describe('collectorCommand', () => {
-  const official = 'docker exec registry bin/registry garbage-collect /etc/docker/registry/config.yml'
-
-  it('runs gc-command as given, and adds --dry-run right after garbage-collect on a dry run', () => {
-    const dry = 'docker exec registry bin/registry garbage-collect --dry-run /etc/docker/registry/config.yml'
-    expect(collectorCommand(official, false)).toBe(official)
-    expect(collectorCommand(official, true)).toBe(dry)
-    expect(collectorCommand(`${official} --dry-run`, true)).toBe(`${official} --dry-run`)
-    expect(collectorCommand(dry, true)).toBe(dry)
-  })
-
-  it.each([
-    // Appended at the end, --dry-run would be sh's $0 and the collector would delete for real.
-    [`sh -c 'registry garbage-collect /etc/c.yml'`, `sh -c 'registry garbage-collect --dry-run /etc/c.yml'`],
-    [`ssh host "registry garbage-collect /etc/c.yml" 2>&1`, `ssh host "registry garbage-collect --dry-run /etc/c.yml" 2>&1`],
-    // docker exec's own -d (detach) is not the collector's dry run.
-    ['docker exec -d registry registry garbage-collect /etc/c.yml', 'docker exec -d registry registry garbage-collect --dry-run /etc/c.yml'],
-  ])('puts --dry-run where the collector reads it: %s', (command, dry) => {
-    expect(collectorCommand(command, true)).toBe(dry)
-  })
-
-  it.each([
-    ['/usr/local/bin/gc.sh', /no such word/],
-    ['registry garbage-collect --dry-run=false /etc/c.yml', /'--dry-run=false' itself/],
-    ['/opt/garbage-collect.sh /etc/c.yml', /no such word/],
-  ])('refuses a dry run it cannot guarantee: %s', (command, why) => {
-    expect(() => collectorCommand(command, true)).toThrow(why)
-    expect(collectorCommand(command, false)).toBe(command)
-  })
-
-  it.each([
-    `${official} --delete-untagged`,
-    `${official} --delete-untagged=true`,
-    `${official} -m`,
-    `docker exec registry bin/registry garbage-collect -dm /etc/docker/registry/config.yml`,
-    `ssh host 'registry garbage-collect -m /etc/registry.yml'`,
-    `sh -c "registry garbage-collect --delete-untagged /etc/registry.yml"`,
-    `${official} -m=true`,
-    `${official} -dm=true`,
-  ])('refuses %s and says why', (command) => {
-    expect(() => collectorCommand(command, false)).toThrow(/refused.*multi-platform/s)
-    expect(() => collectorCommand(command, true)).toThrow('--delete-untagged')
-  })
-
-  it.each([
-    'docker exec -it registry bin/registry garbage-collect /etc/docker/registry/config.yml',
-    'sudo -u registry docker-registry garbage-collect /etc/docker/registry/config.yml',
-    'docker compose exec -T registry registry garbage-collect /etc/distribution/config.yml --memory-only-looking-flag',
-  ])('does not mistake other flags for -m: %s', (command) => {
-    expect(collectorCommand(command, false)).toBe(command)
-  })
-
-  it('refuses an empty gc-command', () => {
-    expect(() => collectorCommand('  ', false)).toThrow('gc-command is empty')
   })
 })

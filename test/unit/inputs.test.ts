@@ -28,6 +28,10 @@ describe('defaults', () => {
       registry: 'https://registry.example.com',
       username: '',
       password: '',
+      credentialOrigin: {
+        kind: 'none',
+        looked: ['/nonexistent-home/.docker/config.json (no file)', '/nonexistent-home/.config/containers/auth.json (no file)'],
+      },
       repositories: ['**'],
       keepCount: 10,
       keepTags: ['latest'],
@@ -41,6 +45,7 @@ describe('defaults', () => {
       failOnSkipped: true,
       untagged: 'keep',
       keepUntagged: 0,
+      untaggedSource: 'auto',
       shard: undefined,
       prune: true,
       planFile: 'registry-prune-plan.json',
@@ -153,9 +158,10 @@ describe('rules and combinations that are allowed', () => {
     expect(parse({ prune: 'false', 'garbage-collect': 'local' }).prune).toBe(false)
   })
 
-  test('a gc-command with other flags that are not -m passes', () => {
-    const command = 'docker run --rm -it -v /srv/registry:/var/lib/registry registry:2 garbage-collect -d /c.yml'
+  test('a gc-command with other programs\' flags passes: only the collector\'s -m and -d are refused', () => {
+    const command = 'docker run --rm -it -m 1g -v /srv/registry:/var/lib/registry registry:2 garbage-collect /c.yml'
     expect(parse({ 'gc-command': command }).gc.command).toBe(command)
+    expect(() => parse({ 'gc-command': `${command} -d` })).toThrow(/'-d'/)
   })
 })
 
@@ -285,7 +291,9 @@ describe('credentials', () => {
   test('a colon in a user name from the docker config is refused, without echoing the password', () => {
     const auths = { 'registry.example.com': { username: 'a:b', password: 'TOPSECRET' } }
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths }))
-    expect(() => parse({}, { DOCKER_CONFIG: dir }, realFiles())).toThrow(/Invalid username: it contains a colon/)
+    expect(() => parse({}, { DOCKER_CONFIG: dir }, realFiles())).toThrow(
+      /Invalid username \(from auths\["registry.example.com"\] in .*config\.json\): it contains a colon/,
+    )
   })
 })
 

@@ -15,7 +15,7 @@ const ROOT = join(import.meta.dirname, '../..')
 const SECRETS = ['password', 'ssh-private-key', 'ssh-passphrase']
 const SECRET_ENV = ['REGISTRY_PRUNE_PASSWORD', 'REGISTRY_PRUNE_SSH_PRIVATE_KEY', 'REGISTRY_PRUNE_SSH_PASSPHRASE']
 const GITLAB_ONLY = ['stage', 'as', 'image', 'cli']
-const CLI_ONLY = ['json', 'summary-file', 'dotenv-file', 'help', 'version']
+const CLI_ONLY = ['json', 'summary-file', 'dotenv-file', 'yes', 'quiet', 'help', 'version']
 const DOTENV_KEYS = ['DELETED_COUNT', 'KEPT_COUNT', 'RECLAIMABLE_BYTES', 'RECLAIMED_BYTES', 'GC_BLOBS_DELETED', 'PLAN_FILE']
 const GLOBAL_KEYWORDS = ['default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'cache',
   'before_script', 'after_script']
@@ -116,11 +116,14 @@ describe('front door parity', () => {
     expect(INPUTS.filter((i) => i.secret).map((i) => i.name)).toEqual(SECRETS)
     expect(SECRETS.map(envName)).toEqual(SECRET_ENV)
     const header = loadSides().spec
+    // The default image has the tool in it, as the command `registry-prune` (issue 16; test/unit/version.test.ts
+    // keeps the image tag at the package version).
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
     expect(GITLAB_ONLY.map((n) => [n, header[n]?.default])).toEqual([
       ['stage', '.post'],
       ['as', 'registry-prune'],
-      ['image', 'node:24-slim'],
-      ['cli', `npx --yes registry-prune@${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`],
+      ['image', `ghcr.io/registry-prune/registry-prune:${version}`],
+      ['cli', 'registry-prune'],
     ])
   })
 
