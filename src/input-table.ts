@@ -214,10 +214,11 @@ const INPUT_LIST = [
     name: 'gc-command',
     default: DEFAULT_GC_COMMAND,
     description:
-      'The garbage collector to run on the host. --delete-untagged (-m) is refused: on Distribution 2.x it ' +
-      'deletes the platforms of every multi-arch image; use untagged: delete instead. A dry run adds --dry-run ' +
-      'right after the word garbage-collect; the collector listing of untagged manifests adds --dry-run ' +
-      '--delete-untagged there.',
+      'The garbage collector to run on the host, read with shell quoting rules. --delete-untagged (-m) is refused ' +
+      'in any spelling: on Distribution 2.x it deletes the platforms of every multi-arch image; use untagged: ' +
+      'delete instead. --dry-run (-d) is refused too: the tool adds it. A dry run adds --dry-run right after the ' +
+      'word garbage-collect, so it needs one command (nothing chained) with one garbage-collect and no $ or ' +
+      'backticks; the collector listing of untagged manifests adds --dry-run --delete-untagged there.',
   },
   {
     name: 'storage-path',

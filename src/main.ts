@@ -4,7 +4,7 @@
 import * as core from '@actions/core'
 import { context } from '@actions/github'
 import { INPUTS, parseSettings } from './inputs.js'
-import { EXIT_ON_SIGNAL, interruptOnSignals } from './interrupt.js'
+import { EXIT_ON_SIGNAL, interruptOnSignals, type Interrupt } from './interrupt.js'
 import { redactingLogger, redactor, secretsOf } from './redact.js'
 import { ProgressMeter, progressInterval, withProgress } from './progress.js'
 import { toMarkdown } from './report/markdown.js'
@@ -25,6 +25,7 @@ export async function run(): Promise<void> {
   const rawSecrets = INPUTS.filter((i) => i.secret).map((i) => core.getInput(i.name))
   for (const secret of rawSecrets) if (secret) core.setSecret(secret)
   let redact = redactor(rawSecrets.filter(Boolean))
+  let interrupt: Interrupt | undefined
   try {
     // The runner sets every input from action.yml's defaults; an unset variable (a local run) means "the default",
     // while an explicitly empty one (`keep-tags: ''`) is a value of its own.
@@ -34,7 +35,7 @@ export async function run(): Promise<void> {
     const secrets = secretsOf(settings)
     for (const secret of secrets) core.setSecret(secret)
     redact = redactor(secrets)
-    const interrupt = interruptOnSignals((message) => core.warning(message))
+    interrupt = interruptOnSignals((message) => core.warning(message))
     // Phases stay in the main log with a progress line every 10 s; only detail (the collector's output) is grouped.
     const log = withProgress(redactingLogger(githubLogger, redact), new ProgressMeter(Date.now), {
       live: false,
@@ -50,11 +51,12 @@ export async function run(): Promise<void> {
       // Reads and a collector the run stopped waiting for must not keep the job alive until it is killed.
       process.exit(EXIT_ON_SIGNAL[result.interrupted])
     }
-    interrupt.dispose()
     if (result.failures.length > 0) {
       core.setFailed(redact(`registry-prune finished with problems:\n- ${result.failures.join('\n- ')}`))
     }
   } catch (error) {
     core.setFailed(redact(error instanceof Error ? error.message : String(error)))
+  } finally {
+    interrupt?.dispose()
   }
 }

@@ -14,13 +14,6 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
 }
 
-/** Which listing of untagged manifests was used and what it gave (issue 14), e.g. `4, listed by the collector (…)`. */
-export function untaggedListingText({ source, candidates }: UntaggedListingReport): string {
-  return source === 'collector'
-    ? `${candidates}, listed by the collector (garbage-collect --dry-run --delete-untagged)`
-    : `${candidates}, listed from the storage tree (storage-path)`
-}
-
 /** `219.3 KiB (224,592 bytes)`: the size with its exact figure, for the places a reader may want to compare it. */
 export function formatBytesExact(bytes: number): string {
   return Math.abs(bytes) < 1024 ? formatBytes(bytes) : `${formatBytes(bytes)} (${formatCount(bytes)} bytes)`
@@ -44,6 +37,13 @@ export function formatDuration(ms: number): string {
   const whole = Math.round(seconds)
   if (whole < 3600) return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`
   return `${Math.floor(whole / 3600)} h ${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')} min`
+}
+
+/** Which listing of untagged manifests was used and what it gave (issue 14), e.g. `4, listed by the collector (…)`. */
+export function untaggedListingText({ source, candidates }: UntaggedListingReport): string {
+  return source === 'collector'
+    ? `${formatCount(candidates)}, listed by the collector (garbage-collect --dry-run --delete-untagged)`
+    : `${formatCount(candidates)}, listed from the storage tree (storage-path)`
 }
 
 /** `sha256:0123456789ab…`: enough to tell digests apart in a table. */
