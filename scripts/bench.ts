@@ -2,7 +2,7 @@
 // Starts a real registry, pushes a fixture through the API, then measures (a) a minimal keep-alive client getting the
 // same information and (b) our whole dry run as a user runs it, at two sizes. Figures, not a timed test.
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startRegistry } from '../test/support/registry.js'
@@ -12,12 +12,22 @@ import { fixtureCounts, type FixtureSpec } from './bench/fixture.js'
 import { bestOf, formatTable, growth, sizeFigures, verdicts, type SizeFigures } from './bench/figures.js'
 import { measureOurs, snapshotCli } from './bench/ours.js'
 import { populate } from './bench/populate.js'
+import { bestRealRun, cacheRound, restore, formatCache, formatRealRun, realRunRound, type CacheRound, type RealRunRound } from './bench/whole-run.js'
 
 const say = (message: string): void => {
   process.stderr.write(`${message}\n`)
 }
 
-async function measureSize(args: BenchArgs, cli: string, tags: number, repos: number): Promise<{ best: SizeFigures; rounds: SizeFigures[] }> {
+interface SizeRun {
+  best: SizeFigures | undefined
+  rounds: SizeFigures[]
+  /** The real-run and cache tables (issue 15), when those modes ran. */
+  text: string
+  real?: RealRunRound[]
+  cache?: CacheRound[]
+}
+
+async function measureSize(args: BenchArgs, cli: string, tags: number, repos: number): Promise<SizeRun> {
   const spec: FixtureSpec = { tags, repos, mode: args.mode }
   const counts = fixtureCounts(spec)
   const storageRoot = await mkdtemp(join(args.storage === 'tmpfs' ? '/dev/shm' : tmpdir(), 'registry-prune-bench-'))
@@ -40,7 +50,7 @@ async function measureSize(args: BenchArgs, cli: string, tags: number, repos: nu
     if (warm.tags !== counts.tags) throw new Error(`the registry lists ${warm.tags} tags, the fixture pushed ${counts.tags}`)
     say(`  warm-up read in ${warm.seconds.toFixed(1)} s`)
     const rounds: SizeFigures[] = []
-    for (let round = 1; round <= args.rounds; round++) {
+    for (let round = 1; round <= (args.modes.includes('dry') ? args.rounds : 0); round++) {
       const load = loadavg()[0]!.toFixed(2)
       const runCeiling = () => measureCeiling(registry.url, args.concurrency)
       const runOurs = () =>
@@ -68,7 +78,35 @@ async function measureSize(args: BenchArgs, cli: string, tags: number, repos: nu
           `${figures.requestsPerTag.toFixed(3)} requests/tag, peak RSS ${figures.peakRssMiB.toFixed(0)} MiB`,
       )
     }
-    return { best: bestOf(rounds), rounds }
+    const run: SizeRun = { best: rounds.length > 0 ? bestOf(rounds) : undefined, rounds, text: '' }
+    // Real runs delete and the cache rows move tags: each starts from a copy of the populated storage.
+    const pristine = join(storageRoot, 'pristine')
+    if (args.modes.includes('real') || args.modes.includes('cache')) await cp(registry.storage, pristine, { recursive: true })
+    if (args.modes.includes('real')) {
+      const planned = await measureOurs(registry.url, {
+        entry: cli, concurrency: args.concurrency, args: ['--keep-count', String(args.keepCount)], withDeletions: true,
+      })
+      const deletions = planned.deletions ?? []
+      run.real = []
+      for (let round = 1; round <= args.rounds; round++) {
+        const r = await realRunRound(registry, pristine, cli, { ...args, round }, deletions)
+        run.real.push(r)
+        say(`  real run, round ${round}: ${r.rows.map((row) => `${row.phase} ${row.minimalSeconds.toFixed(1)}/${row.oursSeconds.toFixed(1)} s`).join(', ')} (minimal/ours)`)
+      }
+      run.text += formatRealRun(bestRealRun(run.real), counts.tags, run.real[0]!.deleted, run.real.at(-1)!)
+    }
+    if (args.modes.includes('cache')) {
+      run.cache = []
+      const cacheFile = join(storageRoot, 'registry-prune.cache')
+      for (let round = 1; round <= args.rounds; round++) {
+        await restore(registry, pristine)
+        const r = await cacheRound(registry, spec, cli, { ...args, round, cacheFile }, counts.tags)
+        run.cache.push(r)
+        say(`  cache, round ${round}: ${r.runs.map((x) => `${x.name} ${x.seconds.toFixed(1)} s ${x.requestsPerTag.toFixed(3)}/tag`).join(', ')}`)
+      }
+      run.text += formatCache(run.cache, counts.tags)
+    }
+    return run
   } finally {
     await registry.stop()
     await rm(storageRoot, { recursive: true, force: true })
@@ -99,17 +137,20 @@ async function main(): Promise<number> {
   } finally {
     await cli.remove()
   }
-  const judged = verdicts(args.mode, largeRun.best, smallRun?.best)
-  const sizes = [...(smallRun ? [smallRun.best] : []), largeRun.best]
+  const judged = largeRun.best ? verdicts(args.mode, largeRun.best, smallRun?.best) : []
+  const sizes = [...(smallRun?.best ? [smallRun.best] : []), ...(largeRun.best ? [largeRun.best] : [])]
   const table = `registry-prune benchmark: ${args.mode} fixture, concurrency ${args.concurrency}, keep-count ${args.keepCount}, ` +
-    `${args.storage} storage, best of ${args.rounds} round(s)\n\n${formatTable(sizes, judged)}`
+    `${args.storage} storage, best of ${args.rounds} round(s)\n\n${sizes.length > 0 ? formatTable(sizes, judged) : ''}` +
+    [smallRun, largeRun].map((r) => (r?.text ? `\n${r.text}` : '')).join('')
   const json = {
     startedAt: started,
     node: process.version,
     settings: { ...args, json: undefined, help: undefined },
     sizes,
     rounds: { ...(smallRun ? { small: smallRun.rounds } : {}), large: largeRun.rounds },
-    growth: smallRun ? growth(largeRun.best, smallRun.best) : undefined,
+    growth: smallRun?.best && largeRun.best ? growth(largeRun.best, smallRun.best) : undefined,
+    real: { ...(smallRun?.real ? { small: smallRun.real } : {}), large: largeRun.real },
+    cache: { ...(smallRun?.cache ? { small: smallRun.cache } : {}), large: largeRun.cache },
     targets: judged,
   }
   if (args.json) {

@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { RegistryClient } from './registry/client.js'
 import { ManifestUnknownError, stopsApply } from './registry/errors.js'
+import type { PhaseClock } from './phases.js'
 import { forEachLimited } from './registry/limit.js'
 import { parseManifest, type ParsedManifest } from './registry/manifest.js'
 import type {
@@ -182,32 +183,38 @@ async function applyRepository(
   log: Logger,
   stop: Stop,
   result: RepositoryApplyResult,
+  clock: PhaseClock | undefined,
 ): Promise<void> {
+  const timed = <T>(phase: 'recheck' | 'deletions', body: () => Promise<T>): Promise<T> =>
+    clock ? clock.time(phase, body) : body()
   const name = repository.name
   const deletions = repository.manifests.filter((m) => m.decision === 'delete')
   let current: PlannedManifest | undefined
   try {
-    const spared = sparedDeletions(deletions, await currentlyProtected(client, repository, settings.concurrency))
+    const protectedNow = await timed('recheck', () => currentlyProtected(client, repository, settings.concurrency))
+    const spared = sparedDeletions(deletions, protectedNow)
     for (const [digest, reason] of spared) {
       result.spared.push({ digest, reason })
       log.warning(`${name}@${digest} was planned for deletion but is kept: ${reason}`)
     }
     // Sequential, in the plan's order: referrers and signatures, then images and indexes, then their children.
-    for (const m of deletions) {
-      if (stopped(stop)) break
-      if (spared.has(m.digest)) continue
-      current = m
-      result.inFlight = m.digest
-      const outcome = await client.deleteManifest(name, m.digest)
-      result.inFlight = undefined
-      result.deleted.push(m.digest)
-      log.progress?.tick('deletions')
-      const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
-      // A line per deletion is for debugging (the log gets the phase's figures, the report every manifest); one that
-      // someone else deleted first is worth a line.
-      if (outcome === 'gone') log.info(`already gone: ${name}@${m.digest}${tags}`)
-      else log.debug(`deleted: ${name}@${m.digest}${tags}`)
-    }
+    await timed('deletions', async () => {
+      for (const m of deletions) {
+        if (stopped(stop)) break
+        if (spared.has(m.digest)) continue
+        current = m
+        result.inFlight = m.digest
+        const outcome = await client.deleteManifest(name, m.digest)
+        result.inFlight = undefined
+        result.deleted.push(m.digest)
+        log.progress?.tick('deletions')
+        const tags = m.tags.length > 0 ? ` (${m.tags.join(', ')})` : ''
+        // A line per deletion is for debugging (the log gets the phase's figures, the report every manifest); one that
+        // someone else deleted first is worth a line.
+        if (outcome === 'gone') log.info(`already gone: ${name}@${m.digest}${tags}`)
+        else log.debug(`deleted: ${name}@${m.digest}${tags}`)
+      }
+    })
     // Tags removed on their own come after the deletions, each checked again right before. One that has started
     // is finished whatever happens meanwhile: stopping between the move and the delete would leave the throw-away.
     current = undefined
@@ -240,6 +247,8 @@ export interface ApplyOptions {
   into?: ApplyResult
   /** Once aborted, no further deletion starts; those in flight finish. */
   signal?: AbortSignal
+  /** Times the re-checks and the deletions (issue 15). */
+  clock?: PhaseClock
 }
 
 /**
@@ -264,7 +273,7 @@ export async function apply(
     if (stopped(stop)) return
     const result: RepositoryApplyResult = { name: repository.name, deleted: [], spared: [] }
     results.repositories.push(result)
-    await applyRepository(client, repository, settings, log, stop, result)
+    await applyRepository(client, repository, settings, log, stop, result, options.clock)
   })
   if (stop.error) throw stop.error
   return results

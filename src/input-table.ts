@@ -200,6 +200,14 @@ const INPUT_LIST = [
     description: 'Where to write the JSON plan: every image with its digest, tags, size, decision and reason.',
   },
   {
+    name: 'cache-file',
+    default: '',
+    description:
+      'Path of a file that keeps, between runs, the manifests and image configs already read (they never change ' +
+      'for a digest), so a run on a registry that changed little sends about one HEAD per tag. Empty: no cache. ' +
+      'Every entry is checked against its digest when read; a damaged or foreign file is ignored with a warning.',
+  },
+  {
     name: 'garbage-collect',
     default: 'off',
     kind: 'choice',

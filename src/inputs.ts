@@ -81,6 +81,7 @@ export function parseSettings(
     shard: parseShard(value('shard')),
     prune: parseBoolean('prune', value('prune')),
     planFile: value('plan-file'),
+    cacheFile: value('cache-file'),
     gc: parseGc(value),
   }
   settings.rules = parseRulesInput(value('rules'), settings)

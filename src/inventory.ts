@@ -2,7 +2,7 @@
 // Fail closed per repository: anything unreadable marks that repository incomplete, and nothing in it is deleted.
 import { needsListing, patternMatcher } from './patterns.js'
 import { FOLLOWER_TAG, ruleChooser } from './plan.js'
-import type { RegistryClient } from './registry/client.js'
+import type { InventoryReads } from './cache.js'
 import { forEachLimited } from './registry/limit.js'
 import { ManifestUnknownError } from './registry/errors.js'
 import { parseManifest } from './registry/manifest.js'
@@ -27,7 +27,16 @@ export class ConfigDates {
   private readonly known = new Map<string, number | undefined>()
   private readonly pending = new Map<string, Promise<number | undefined>>()
 
-  constructor(private readonly client: RegistryClient) {}
+  constructor(private readonly client: InventoryReads) {}
+
+  /**
+   * Starts fetching a config whose date will probably be asked for, without waiting: the answer is kept for
+   * `createdOf`. A failure is forgotten here (the repository that needs the date asks again and fails then).
+   */
+  prefetch(repository: string, configDigest: string): void {
+    if (this.known.has(configDigest) || this.pending.has(configDigest)) return
+    this.createdOf(repository, configDigest).catch(() => {})
+  }
 
   async createdOf(repository: string, configDigest: string): Promise<number | undefined> {
     if (this.known.has(configDigest)) return this.known.get(configDigest)
@@ -70,7 +79,7 @@ const hasImageConfig = new WeakSet<Manifest>()
  * that the repository is incomplete.
  */
 export async function readManifests(
-  client: RegistryClient,
+  client: InventoryReads,
   repo: RepositoryInventory,
   digests: Iterable<string>,
   options: ReadOptions,
@@ -85,7 +94,7 @@ export async function readManifests(
     wanted = [...new Set(read.flatMap((m) => m.children))].filter((d) => !repo.manifests.has(d))
   }
   if (options.dates) {
-    const datable = read.filter((m) => m.kind === 'image' && !m.subject && hasImageConfig.has(m))
+    const datable = read.filter(isDatable)
     await addDates(repo.name, datable, options.dates, options.concurrency)
   }
 }
@@ -95,7 +104,7 @@ export async function readManifests(
  * (an alias: one GET per tag is still needed, as the body gives the digest). `manifest` is set when it is new.
  */
 async function readManifest(
-  client: RegistryClient,
+  client: InventoryReads,
   repo: RepositoryInventory,
   reference: string,
 ): Promise<{ digest: string; manifest?: Manifest }> {
@@ -112,7 +121,7 @@ async function readManifest(
 }
 
 /** Reads the manifest a tag points at; a tag the registry has no manifest for is named, with how to repair it. */
-async function readTag(client: RegistryClient, repo: RepositoryInventory, tag: string) {
+async function readTag(client: InventoryReads, repo: RepositoryInventory, tag: string) {
   try {
     return await readManifest(client, repo, tag)
   } catch (error) {
@@ -135,7 +144,7 @@ async function addDates(name: string, manifests: Manifest[], dates: ConfigDates,
 
 /** Reads one repository: tags, one GET per tag, index children, and the dates the rules need. Never throws. */
 export async function inventoryRepository(
-  client: RegistryClient,
+  client: InventoryReads,
   name: string,
   settings: InventorySettings,
   dates: ConfigDates,
@@ -145,9 +154,16 @@ export async function inventoryRepository(
   try {
     const tags = await client.tags(name)
     if (tags === undefined) repo.unknown = true
+    // Whether dates are needed is known only once every tag is read; when it is likely, each config is asked for as
+    // soon as its manifest is read instead of after that barrier (issue 15). The minimal client reads every config.
+    const prefetch = mayNeedDates(tags ?? [], settings)
     await forEachLimited(tags ?? [], settings.concurrency, async (tag) => {
-      repo.tags.set(tag, (await readTag(client, repo, tag)).digest)
+      const { digest, manifest } = await readTag(client, repo, tag)
+      repo.tags.set(tag, digest)
       log.progress?.tick('tags')
+      if (prefetch && manifest?.configDigest && isDatable(manifest) && !FOLLOWER_TAG.test(tag)) {
+        dates.prefetch(name, manifest.configDigest)
+      }
     })
     const children = [...repo.manifests.values()].flatMap((m) => m.children)
     await readManifests(client, repo, children, { concurrency: settings.concurrency })
@@ -177,6 +193,16 @@ function needsDates(repo: RepositoryInventory, settings: InventorySettings): boo
   return new Set(ranked).size > settings.keepCount
 }
 
+/** Before reading manifests: more image tags than keep-count (or an age rule) make dates likely to be needed. */
+function mayNeedDates(tags: string[], settings: InventorySettings): boolean {
+  if (settings.olderThanMs !== undefined) return true
+  let imageTagCount = 0
+  for (const tag of tags) if (!FOLLOWER_TAG.test(tag) && ++imageTagCount > settings.keepCount) return true
+  return false
+}
+
+const isDatable = (m: Manifest): boolean => m.kind === 'image' && !m.subject && hasImageConfig.has(m)
+
 /** Images whose age orders the repository: tagged images and the children of tagged indexes, not artifacts. */
 function datableImages(repo: RepositoryInventory): Manifest[] {
   const out = new Map<string, Manifest>()
@@ -186,7 +212,7 @@ function datableImages(repo: RepositoryInventory): Manifest[] {
     if (!m || seen.has(digest)) return
     seen.add(digest)
     for (const child of m.children) visit(child)
-    if (m.kind === 'image' && !m.subject && hasImageConfig.has(m)) out.set(digest, m)
+    if (isDatable(m)) out.set(digest, m)
   }
   for (const [, digest] of imageTags(repo)) visit(digest)
   return [...out.values()]
@@ -207,7 +233,7 @@ export interface RepositorySelection {
  * the rules' patterns, unless `repositories` itself names them literally (then it only bounds them, by default
  * `**`). A literal name is read even when the catalog does not list it, so that its absence is the registry's answer.
  */
-export async function repositoryNames(client: RegistryClient, settings: InventorySettings): Promise<RepositorySelection> {
+export async function repositoryNames(client: InventoryReads, settings: InventorySettings): Promise<RepositorySelection> {
   const rules = settings.rules && settings.rules.length > 0 ? settings.rules : undefined
   const inRun = patternMatcher(settings.repositories)
   const chooser = rules ? ruleChooser(rules) : undefined
@@ -245,7 +271,7 @@ export async function repositoryNames(client: RegistryClient, settings: Inventor
  * flight are held in memory, not the registry. `each` runs for every repository, in no set order.
  */
 export async function readRepositories(
-  client: RegistryClient,
+  client: InventoryReads,
   settings: InventorySettings,
   dates: ConfigDates,
   log: Logger,

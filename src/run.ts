@@ -6,9 +6,11 @@ import { createWriteStream } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import { apply } from './apply.js'
+import { CachedReads, DigestCache, type InventoryReads } from './cache.js'
 import { collectGarbage, measureBefore, openGc } from './gc/gc.js'
 import { listLinkTimes } from './gc/storage.js'
 import { ConfigDates, readRepositories } from './inventory.js'
+import { PhaseClock, requestsBetween } from './phases.js'
 import { Planner, ruleChooser } from './plan.js'
 import { pushTimes } from './pushed.js'
 import { RegistryClient } from './registry/client.js'
@@ -38,10 +40,16 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
   if (origin?.kind === 'found') log.info(`Credentials: user ${JSON.stringify(settings.username)} from ${origin.used}`)
   if (origin?.kind === 'none') log.debug(`No credentials for the registry; looked in ${origin.looked.join(', ')}`)
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
+  const clock = new PhaseClock()
   try {
     await checkPlanFileWritable(settings.planFile) // fail early on an unwritable path, before anything is deleted
-    const planning = inventoryAndPlan(settings, client, shell, io)
+    const cache = settings.cacheFile && settings.prune ? await DigestCache.load(settings.cacheFile, settings.registry, log) : undefined
+    // Only the inventory reads through the cache: apply's re-check always GETs and hashes what tags point at now.
+    const reads: InventoryReads = cache ? new CachedReads(client, cache) : client
+    const start = { ...client.stats }
+    const planning = clock.time('inventory', () => inventoryAndPlan(settings, reads, shell, io))
     const planned = await untilInterrupted(planning, io.signal, 0)
+    const inventoried = { ...client.stats }
     const result: RunResult = {
       settings,
       startedAt,
@@ -58,9 +66,23 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
     } else {
       result.failures.push(...planFailures(settings, planned.planned, planned.literal))
       if (settings.prune && !settings.dryRun) await io.confirm?.(planned.planned) // throws when declined: nothing deleted yet
-      await carryOut(result, { client, shell, sizes: planned.sizes, io })
+      await carryOut(result, { client, shell, sizes: planned.sizes, io, clock })
+      // Not on the way out after a signal: the grace period is for the record, not for the next run's speed-up.
+      if (cache && settings.cacheFile && !io.signal?.aborted) await saveCache(cache, settings.cacheFile, io, result.warnings)
     }
     result.requests = { ...client.stats }
+    result.phases = {
+      inventory: { seconds: clock.seconds('inventory'), requests: requestsBetween(start, inventoried) },
+      // Re-checks and deletions overlap (repositories side by side); the kind of request tells them apart. The
+      // collector sends no HTTP request.
+      recheck: {
+        seconds: clock.seconds('recheck'),
+        requests: requestsBetween(inventoried, result.requests) - requestsBetween(inventoried, result.requests, ['delete']),
+      },
+      deletions: { seconds: clock.seconds('deletions'), requests: requestsBetween(inventoried, result.requests, ['delete']) },
+      gc: { seconds: clock.seconds('gc'), requests: 0 },
+    }
+    if (cache && settings.cacheFile) result.cache = { file: settings.cacheFile, ...cache.stats }
     if (io.signal?.aborted) result.interrupted = interruption(io.signal)
     await writePlanFile(result)
     return result
@@ -77,20 +99,32 @@ interface Parts {
   shell: Shell | undefined
   sizes: Map<string, number>
   io: Io
+  clock: PhaseClock
 }
 
 /** Deletions, then GC; every failure becomes one of the run's failures, so the record is still written. */
-async function carryOut(result: RunResult, { client, shell, sizes, io }: Parts): Promise<void> {
+/** A cache that cannot be written costs the next run time, not this run its result: a warning. */
+async function saveCache(cache: DigestCache, file: string, io: Io, warnings: string[]): Promise<void> {
+  try {
+    await cache.save(file, io.now())
+  } catch (error) {
+    const message = `cache-file ${file} could not be written: ${(error as Error).message}`
+    io.log.warning(message)
+    warnings.push(message)
+  }
+}
+
+async function carryOut(result: RunResult, { client, shell, sizes, io, clock }: Parts): Promise<void> {
   const { settings } = result
   const { log } = io
   let deletionsFinished = true
   try {
-    const storage = shell ? await measureStorage(shell, settings, log) : { storageBytesBefore: undefined }
+    const storage = shell ? await clock.time('gc', () => measureStorage(shell, settings, log)) : { storageBytesBefore: undefined }
     if (settings.prune && !settings.dryRun) {
       const into: ApplyResult = { repositories: [] }
       result.applied = into
       const deleting = log.group('Delete', () =>
-        apply(client, result.plan, settings, log, { into, ...(io.signal ? { signal: io.signal } : {}) }),
+        apply(client, result.plan, settings, log, { into, clock, ...(io.signal ? { signal: io.signal } : {}) }),
       )
       let stoppedBy: string | undefined
       try {
@@ -116,7 +150,9 @@ async function carryOut(result: RunResult, { client, shell, sizes, io }: Parts):
       return
     }
     // A failing collector must not cost the record of what was deleted: it becomes a failure of the finished run.
-    const collecting = collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: sizes, ...storage }, log)
+    const collecting = clock.time('gc', () =>
+      collectGarbage(shell, settings.gc, { dryRun: settings.dryRun, blobSizes: sizes, ...storage }, log),
+    )
     const gc = await untilInterrupted(collecting, io.signal, GRACE_MS)
     if (gc === INTERRUPTED) {
       result.failures.push(`${interruption(io.signal)} during garbage collection: the collector may still be running`)
@@ -210,7 +246,7 @@ async function measureStorage(
  */
 async function inventoryAndPlan(
   settings: Settings,
-  client: RegistryClient,
+  client: InventoryReads,
   shell: Shell | undefined,
   io: Io,
 ): Promise<{

@@ -46,6 +46,8 @@ export interface Settings {
   prune: boolean
   /** Where the JSON plan is written. */
   planFile: string
+  /** The cache between runs (issue 15); '' = no cache. Optional so settings written out in tests need not name it. */
+  cacheFile?: string
   gc: GcSettings
 }
 
@@ -279,6 +281,30 @@ export interface RunResult {
   interrupted?: 'SIGINT' | 'SIGTERM'
   /** With untagged: delete, where the untagged manifests were listed and how many; undefined when they were not. */
   untaggedListing?: UntaggedListingReport
+  /** How long each phase took and the requests it sent (issue 15). */
+  phases?: Phases
+  /** What the cache between runs gave; undefined without `cache-file`. */
+  cache?: CacheStats & { file: string }
+}
+
+export type PhaseName = 'inventory' | 'recheck' | 'deletions' | 'gc'
+
+export interface PhaseFigures {
+  /** Wall time with work of this phase under way; 0 when the phase did not run. */
+  seconds: number
+  /** HTTP requests it sent (the collector's commands are not HTTP: 0 for gc). */
+  requests: number
+}
+
+export type Phases = Record<PhaseName, PhaseFigures>
+
+export interface CacheStats {
+  /** Entries read from the file (0 when there was none or it was ignored). */
+  loaded: number
+  manifestHits: number
+  blobHits: number
+  /** Entries written at the end of the run. */
+  written: number
 }
 
 /** What a stage has done so far: `-total` counters say how much there is to do, the others count what is done. */

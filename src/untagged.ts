@@ -5,7 +5,7 @@ import type { Shell } from './gc/shell.js'
 import { listRevisions } from './gc/storage.js'
 import { listUntaggedByCollector } from './gc/untagged-listing.js'
 import { type ConfigDates, readManifests } from './inventory.js'
-import type { RegistryClient } from './registry/client.js'
+import type { InventoryReads } from './cache.js'
 import type { Logger, RepositoryInventory, Settings, UntaggedListingSource } from './types.js'
 
 /**
@@ -60,7 +60,7 @@ export async function listUntagged(shell: Shell | undefined, settings: Settings,
 export async function addUntagged(
   repo: RepositoryInventory,
   listing: RevisionListing,
-  client: RegistryClient,
+  client: InventoryReads,
   settings: Settings,
   dates: ConfigDates,
 ): Promise<RepositoryInventory> {

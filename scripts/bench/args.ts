@@ -17,8 +17,15 @@ export interface BenchArgs {
   pushConcurrency: number
   /** Directory for `node --cpu-prof` profiles of our runs. */
   cpuProf: string | undefined
+  /** What to measure on each size: dry (the dry run, the default), real (a real run, phase by phase), cache. */
+  modes: BenchMode[]
+  /** For the cache rows: the share of tags moved before the last run (0.05 = 5%). */
+  moveShare: number
   help: boolean
 }
+
+export type BenchMode = 'dry' | 'real' | 'cache'
+const MODES: readonly BenchMode[] = ['dry', 'real', 'cache']
 
 export const BENCH_HELP = `Usage: npx tsx scripts/bench.ts [flags]   (npm run bench -- [flags])
 
@@ -36,6 +43,14 @@ keep-alive client) and registry-prune's whole dry run (node dist/cli/index.js, s
   --storage tmpfs|disk registry storage (default tmpfs when /dev/shm exists)
   --push-concurrency N requests in flight while populating (default 16)
   --cpu-prof DIR       run registry-prune under node --cpu-prof, profiles in DIR
+  --modes LIST         what to measure, comma-separated (default dry):
+                         dry    the dry run against the minimal client's reads
+                         real   a real run with deletions and GC, phase by phase (inventory, re-check, deletions,
+                                GC), against a minimal client doing the same safe work; each side on the same
+                                restored storage; prints log and summary bytes
+                         cache  dry runs without a cache, with a cold, a warm cache, and after --move-percent of
+                                the tags moved (moves tags: measured last)
+  --move-percent N     tags moved before the last cache run (default 5)
   --json               print the figures as JSON on stdout (the table goes to stderr)
 `
 
@@ -55,6 +70,8 @@ export function parseBenchArgs(argv: string[], tmpfsAvailable: boolean): BenchAr
       storage: { type: 'string' },
       'push-concurrency': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      modes: { type: 'string' },
+      'move-percent': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -81,6 +98,8 @@ export function parseBenchArgs(argv: string[], tmpfsAvailable: boolean): BenchAr
     storage,
     pushConcurrency: whole('push-concurrency', values['push-concurrency'], 16, 1),
     cpuProf: values['cpu-prof'],
+    modes: parseModes(values.modes ?? 'dry'),
+    moveShare: whole('move-percent', values['move-percent'], 5, 1) / 100,
     help: values.help ?? false,
   }
   if (args.repos > args.tags) throw new Error(`--repos ${args.repos} is more than --tags ${args.tags}: every repository needs a tag`)
@@ -93,4 +112,13 @@ export function smallSize(args: Pick<BenchArgs, 'tags' | 'repos' | 'smallFactor'
   const repos = Math.max(1, Math.round(args.repos / args.smallFactor))
   const tags = Math.max(repos, Math.round(args.tags / args.smallFactor))
   return { tags, repos }
+}
+
+function parseModes(text: string): BenchMode[] {
+  const modes = text.split(',').map((m) => m.trim()).filter(Boolean)
+  for (const m of modes) {
+    if (!MODES.includes(m as BenchMode)) throw new Error(`--modes ${text}: ${m} is not one of ${MODES.join(', ')}`)
+  }
+  if (modes.length === 0) throw new Error('--modes: name at least one of dry, real, cache')
+  return [...new Set(modes)] as BenchMode[]
 }

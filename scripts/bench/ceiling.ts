@@ -110,3 +110,95 @@ export async function measureCeiling(url: string, concurrency: number): Promise<
   result.seconds = (performance.now() - started) / 1000
   return result
 }
+
+export interface MinimalApplyResult {
+  /** Wall time with a re-check under way, with a deletion under way, and the whole apply. */
+  recheckSeconds: number
+  deletionSeconds: number
+  seconds: number
+  /** Tag lists and manifest GETs of the re-check; DELETEs. */
+  recheckRequests: number
+  deleteRequests: number
+}
+
+/**
+ * The least a client must do to delete safely what a plan says (issue 15): per repository, right before deleting in
+ * it, the tag list again and every tag's manifest (GET with the four Accept types), then each planned digest deleted,
+ * in the plan's order (an index before its children). Repositories side by side, `concurrency` requests in flight.
+ * No decisions: the plan is given, and the registry does not change during the benchmark, so the re-read finds what the
+ * plan saw; it is done for its cost.
+ */
+export async function measureMinimalApply(
+  url: string,
+  concurrency: number,
+  plan: { repository: string; digests: string[] }[],
+): Promise<MinimalApplyResult> {
+  const pool = new Pool(url, { connections: concurrency, keepAliveTimeout: 30_000 })
+  const result: MinimalApplyResult = { recheckSeconds: 0, deletionSeconds: 0, seconds: 0, recheckRequests: 0, deleteRequests: 0 }
+  const slots = { free: concurrency, waiting: [] as (() => void)[] }
+  const slot = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (slots.free > 0) slots.free--
+    else await new Promise<void>((resolve) => slots.waiting.push(resolve))
+    try {
+      return await work()
+    } finally {
+      const next = slots.waiting.shift()
+      if (next) next()
+      else slots.free++
+    }
+  }
+  const spans = { recheck: { running: 0, since: 0, total: 0 }, deletions: { running: 0, since: 0, total: 0 } }
+  const timed = async (span: { running: number; since: number; total: number }, work: () => Promise<void>): Promise<void> => {
+    if (span.running++ === 0) span.since = performance.now()
+    try {
+      await work()
+    } finally {
+      if (--span.running === 0) span.total += performance.now() - span.since
+    }
+  }
+  const request = (method: 'GET' | 'DELETE', path: string, accept?: string) =>
+    slot(async () => {
+      const res = await pool.request({ method, path, headers: accept ? { accept } : {} })
+      const body = await res.body.arrayBuffer()
+      return { status: res.statusCode, body: Buffer.from(body) }
+    })
+
+  const applyRepository = async ({ repository, digests }: { repository: string; digests: string[] }): Promise<void> => {
+    await timed(spans.recheck, async () => {
+      result.recheckRequests++
+      const list = await request('GET', `/v2/${repository}/tags/list`)
+      const tags = (JSON.parse(list.body.toString()) as { tags: string[] | null }).tags ?? []
+      await Promise.all(
+        tags.map(async (tag) => {
+          result.recheckRequests++
+          const got = await request('GET', `/v2/${repository}/manifests/${tag}`, ACCEPT)
+          if (got.status !== 200) throw new Error(`GET ${repository}:${tag}: ${got.status}`)
+        }),
+      )
+    })
+    await timed(spans.deletions, async () => {
+      for (const digest of digests) {
+        result.deleteRequests++
+        const res = await request('DELETE', `/v2/${repository}/manifests/${digest}`)
+        if (res.status !== 202 && res.status !== 404) throw new Error(`DELETE ${repository}@${digest}: ${res.status}`)
+      }
+    })
+  }
+
+  const started = performance.now()
+  try {
+    let next = 0
+    // As many repositories at once as requests in flight, like ours: a repository waits for its own re-check only.
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < plan.length) await applyRepository(plan[next++]!)
+      }),
+    )
+  } finally {
+    await pool.close()
+  }
+  result.seconds = (performance.now() - started) / 1000
+  result.recheckSeconds = spans.recheck.total / 1000
+  result.deletionSeconds = spans.deletions.total / 1000
+  return result
+}

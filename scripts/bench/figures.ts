@@ -26,6 +26,9 @@ export interface SizeFigures {
   oursSeconds: number
   /** ours over ceiling, in tags per second. */
   ratio: number
+  /** Ours without start-up and report: its inventory phase alone (from the plan JSON), and the ratio on that. */
+  oursInventorySeconds: number
+  inventoryRatio: number
   /** Manifest, config and blob requests over tags (DECISIONS 20). */
   requestsPerTag: number
   /** Reported apart: ping, token, catalog and tag-list requests. */
@@ -53,6 +56,8 @@ export function sizeFigures(
     oursTagsPerSecond: fixture.tags / ours.seconds,
     oursSeconds: ours.seconds,
     ratio: ceiling.seconds / ours.seconds,
+    oursInventorySeconds: ours.phases.inventory?.seconds ?? ours.seconds,
+    inventoryRatio: ceiling.seconds / (ours.phases.inventory?.seconds ?? ours.seconds),
     requestsPerTag: (n('manifest') + n('blob')) / fixture.tags,
     otherRequests: { ping: n('ping'), token: n('token'), catalog: n('catalog'), tags: n('tags') },
     retries: n('retries'),
@@ -73,6 +78,7 @@ export function bestOf(rounds: SizeFigures[]): SizeFigures {
     ceilingSeconds: ceiling.ceilingSeconds,
     ceilingRequestsPerTag: ceiling.ceilingRequestsPerTag,
     ratio: ceiling.ceilingSeconds / ours.oursSeconds,
+    inventoryRatio: ceiling.ceilingSeconds / ours.oursInventorySeconds,
     peakRssMiB: Math.max(...rounds.map((r) => r.peakRssMiB)),
   }
 }
@@ -127,6 +133,7 @@ export function formatTable(sizes: SizeFigures[], judged: Verdict[]): string {
     ['registry-prune: tags/s', (s) => s.oursTagsPerSecond.toFixed(0)],
     ['ratio (ours / minimal)', (s) => pct(s.ratio)],
     ['seconds (minimal, ours)', (s) => `${s.ceilingSeconds.toFixed(1)}, ${s.oursSeconds.toFixed(1)}`],
+    ['ratio, inventory phase only', (s) => `${pct(s.inventoryRatio)} (${s.oursInventorySeconds.toFixed(1)} s)`],
     ['requests per tag (ours, minimal)', (s) => `${s.requestsPerTag.toFixed(3)}, ${s.ceilingRequestsPerTag.toFixed(3)}`],
     ['ping/token/catalog/tag lists', (s) => Object.values(s.otherRequests).join('/')],
     ['retries', (s) => String(s.retries)],

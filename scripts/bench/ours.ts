@@ -2,7 +2,7 @@
 // timed from spawn to exit, with its peak RSS and the request counts it reports in its JSON.
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { cleanEnv } from '../../test/support/cli.js'
@@ -20,6 +20,13 @@ export interface OursResult {
   /** The plan's totals (imagesKept, imagesDeleted, ...). */
   totals: Record<string, number>
   repositories: number
+  /** Per phase, from the plan JSON (issue 15). */
+  phases: Record<string, { seconds: number; requests: number }>
+  cache: { loaded: number; manifestHits: number; blobHits: number; written: number } | undefined
+  /** What the run leaves for people: its log (stderr) and its summary (--summary-file), in bytes. */
+  logBytes: number
+  summaryBytes: number
+  deletions?: { repository: string; digests: string[] }[]
 }
 
 /**
@@ -42,6 +49,10 @@ export interface OursOptions {
   args?: string[]
   /** Runs `node --cpu-prof` and leaves the profile in this directory. */
   cpuProfileDir?: string
+  /** false: a real run, with deletions. Default true. */
+  dryRun?: boolean
+  /** Also return the plan's deletions, per repository in the plan's order (for the minimal client's real run). */
+  withDeletions?: boolean
 }
 
 export async function measureOurs(url: string, options: OursOptions): Promise<OursResult> {
@@ -52,7 +63,8 @@ export async function measureOurs(url: string, options: OursOptions): Promise<Ou
     process.execPath,
     ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : []),
     options.entry,
-    '--registry', url, '--dry-run', '--json', '--concurrency', String(options.concurrency), ...(options.args ?? []),
+    '--registry', url, `--dry-run=${options.dryRun ?? true}`, '--json', '--concurrency', String(options.concurrency),
+    '--summary-file', join(dir, 'summary.md'), ...(options.args ?? []),
   ]
   // GNU time reports the peak RSS from getrusage, which sees the very last allocation; polling VmHWM is the fallback.
   const useTime = existsSync(GNU_TIME)
@@ -86,7 +98,14 @@ export async function measureOurs(url: string, options: OursOptions): Promise<Ou
     throw new Error(`the CLI exited with ${code}:\n${stderr.slice(-2000)}\n${text.slice(0, 500)}`)
   }
   const rusageKiB = useTime ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').pop()) : NaN
-  const plan = JSON.parse(text) as { requests: Record<string, number>; totals: Record<string, number>; repositories: unknown[] }
+  const plan = JSON.parse(text) as {
+    requests: Record<string, number>
+    totals: Record<string, number>
+    repositories: { name: string; skipped?: string; images: { digest: string; decision: string }[] }[]
+    phases: OursResult['phases']
+    cache?: OursResult['cache']
+  }
+  const summaryBytes = (await stat(join(dir, 'summary.md'))).size
   await rm(dir, { recursive: true, force: true })
   const byRusage = Number.isFinite(rusageKiB) && rusageKiB > 0
   return {
@@ -96,6 +115,18 @@ export async function measureOurs(url: string, options: OursOptions): Promise<Ou
     requests: plan.requests,
     totals: plan.totals,
     repositories: plan.repositories.length,
+    phases: plan.phases,
+    cache: plan.cache,
+    logBytes: Buffer.byteLength(stderr),
+    summaryBytes,
+    ...(options.withDeletions
+      ? {
+          deletions: plan.repositories
+            .filter((r) => !r.skipped)
+            .map((r) => ({ repository: r.name, digests: r.images.filter((m) => m.decision === 'delete').map((m) => m.digest) }))
+            .filter((r) => r.digests.length > 0),
+        }
+      : {}),
   }
 }
 

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { Pool } from 'undici'
 import { forEachLimited, Limiter } from '../../src/registry/limit.js'
-import { fixtureRepo, type FixtureImage, type FixtureSpec } from './fixture.js'
+import { fixtureRepo, tagsOfRepo, type FixtureImage, type FixtureSpec } from './fixture.js'
 
 const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -32,15 +32,10 @@ export interface PopulateResult {
   seconds: number
 }
 
-export async function populate(
-  url: string,
-  spec: FixtureSpec,
-  options: { concurrency?: number; progress?: (done: number) => void } = {},
-): Promise<PopulateResult> {
-  const width = options.concurrency ?? 16
+/** Blob and manifest pushes over one pool, `width` in flight. */
+function pusher(url: string, width: number) {
   const pool = new Pool(url, { connections: width, keepAliveTimeout: 30_000 })
   const limiter = new Limiter(width)
-  const started = performance.now()
   let requests = 0
 
   const call = (method: 'POST' | 'PUT', path: string, body?: Buffer, contentType?: string) =>
@@ -74,38 +69,58 @@ export async function populate(
     return { mediaType, digest, size: body.length }
   }
 
+  /** Pushes one image (a unique config over the repository's two layers) under its tags. */
+  const pushImage = async (repo: string, image: FixtureImage, label: string, arch = 'amd64'): Promise<Descriptor> => {
+    const docker = image.format === 'docker'
+    const layers = layersOf(repo).map((l) => ({ ...l, mediaType: docker ? MEDIA.dockerLayer : MEDIA.ociLayer }))
+    const config = Buffer.from(JSON.stringify({
+      created: image.created,
+      architecture: arch,
+      os: 'linux',
+      config: { Labels: { bench: label } },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    }))
+    const configDescriptor = await pushBlob(repo, config, docker ? MEDIA.dockerConfig : MEDIA.ociConfig)
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: docker ? MEDIA.dockerManifest : MEDIA.ociManifest,
+      config: configDescriptor,
+      layers,
+    }
+    const [first, ...aliases] = image.tags
+    const pushed = await pushManifest(repo, first, manifest)
+    for (const alias of aliases) await pushManifest(repo, alias, manifest)
+    return { ...pushed, platform: { architecture: arch, os: 'linux' } }
+  }
+
+  return { pushBlob, pushManifest, pushImage, requests: () => requests, close: () => pool.close() }
+}
+
+const ownLayer = (repo: string): Buffer => Buffer.from(`layer of ${repo}\n`.repeat(20))
+const layersOf = (repo: string): Descriptor[] =>
+  [BASE_LAYER, ownLayer(repo)].map((data) => ({ mediaType: MEDIA.ociLayer, digest: sha256(data), size: data.length }))
+
+export async function populate(
+  url: string,
+  spec: FixtureSpec,
+  options: { concurrency?: number; progress?: (done: number) => void } = {},
+): Promise<PopulateResult> {
+  const width = options.concurrency ?? 16
+  const { pushBlob, pushManifest, pushImage: push, requests, close } = pusher(url, width)
+  const started = performance.now()
+
   let done = 0
   const repoIndexes = Array.from({ length: spec.repos }, (_, i) => i)
   try {
     await forEachLimited(repoIndexes, width, async (i) => {
       const fixture = fixtureRepo(spec, i)
       const repo = fixture.name
-      const base = await pushBlob(repo, BASE_LAYER, MEDIA.ociLayer)
-      const own = await pushBlob(repo, Buffer.from(`layer of ${repo}\n`.repeat(20)), MEDIA.ociLayer)
-      const layerDigests = [base, own]
-
+      await pushBlob(repo, BASE_LAYER, MEDIA.ociLayer)
+      await pushBlob(repo, ownLayer(repo), MEDIA.ociLayer)
       const pushImage = async (image: FixtureImage, label: string, arch = 'amd64'): Promise<Descriptor> => {
-        const docker = image.format === 'docker'
-        const layers = layerDigests.map((l) => ({ ...l, mediaType: docker ? MEDIA.dockerLayer : MEDIA.ociLayer }))
-        const config = Buffer.from(JSON.stringify({
-          created: image.created,
-          architecture: arch,
-          os: 'linux',
-          config: { Labels: { bench: label } },
-          rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-        }))
-        const configDescriptor = await pushBlob(repo, config, docker ? MEDIA.dockerConfig : MEDIA.ociConfig)
-        const manifest = {
-          schemaVersion: 2,
-          mediaType: docker ? MEDIA.dockerManifest : MEDIA.ociManifest,
-          config: configDescriptor,
-          layers,
-        }
-        const [first, ...aliases] = image.tags
-        const pushed = await pushManifest(repo, first, manifest)
-        for (const alias of aliases) await pushManifest(repo, alias, manifest)
+        const pushed = await push(repo, image, label, arch)
         done += image.tags.length
-        return { ...pushed, platform: { architecture: arch, os: 'linux' } }
+        return pushed
       }
 
       await forEachLimited(fixture.images.entries(), width, async ([n, image]) => {
@@ -126,7 +141,32 @@ export async function populate(
       })
     })
   } finally {
-    await pool.close()
+    await close()
   }
-  return { requests, seconds: (performance.now() - started) / 1000 }
+  return { requests: requests(), seconds: (performance.now() - started) / 1000 }
+}
+
+/**
+ * Moves `share` of the tags (the first tag of every n-th image, seeded by `round` so each round moves others) to new
+ * images: a new config, pushed over the same layers, newer than everything. What a registry that changed a little since
+ * the last run looks like. Returns how many tags moved.
+ */
+export async function moveTags(url: string, spec: FixtureSpec, share: number, round: number, width = 16): Promise<number> {
+  const { pushImage, close } = pusher(url, width)
+  let moved = 0
+  try {
+    await forEachLimited(Array.from({ length: spec.repos }, (_, i) => i), width, async (i) => {
+      const fixture = fixtureRepo(spec, i)
+      const every = Math.max(1, Math.round(fixture.images.length / (share * tagsOfRepo(spec, i))))
+      const picked = fixture.images.filter((_, n) => (n + round) % every === 0)
+      await forEachLimited(picked, 4, async (image) => {
+        const tag = image.tags[0]!
+        await pushImage(fixture.name, { ...image, tags: [tag], created: new Date().toISOString() }, `${fixture.name} ${tag} moved ${round}`)
+        moved++
+      })
+    })
+  } finally {
+    await close()
+  }
+  return moved
 }

@@ -202,8 +202,24 @@ export class RegistryClient {
     return { digest, mediaType: mediaTypeOf(answer), body: answer.body }
   }
 
-  /** GETs a small JSON blob (an image config), verified against its digest. */
-  async getJsonBlob(name: string, digest: string): Promise<unknown> {
+  /**
+   * HEAD of a manifest with the four Accept types: what the registry says a tag points at, without the body. Not
+   * verified (there is no body to hash): undefined unless the answer is 200 with a Docker-Content-Digest, so the
+   * caller falls back to a GET. Only for the cache, which checks the digest against a body it verified itself.
+   */
+  async headManifest(name: string, reference: string): Promise<{ digest: string; mediaType: string; size: number | undefined } | undefined> {
+    const url = this.url(`v2/${repo(name)}/manifests/${ref(reference)}`)
+    const answer = await this.send({
+      method: 'HEAD', url, kind: 'manifest', scope: pull(name), maxBytes: LIMITS.errorBodyBytes, accept: MANIFEST_ACCEPT,
+    })
+    const digest = answer.headers['docker-content-digest']
+    if (answer.status !== 200 || !isDigest(digest)) return undefined
+    const length = Number(answer.headers['content-length'])
+    return { digest, mediaType: mediaTypeOf(answer), size: Number.isSafeInteger(length) ? length : undefined }
+  }
+
+  /** GETs a small blob (an image config), verified against its digest. */
+  async getBlob(name: string, digest: string): Promise<Buffer> {
     if (!isDigest(digest)) throw new Error(`invalid blob digest ${JSON.stringify(digest)}`)
     const url = this.url(`v2/${repo(name)}/blobs/${digest}`)
     const answer = await this.send({
@@ -211,11 +227,12 @@ export class RegistryClient {
     })
     if (answer.status !== 200) throw this.error(answer, 'GET')
     this.verifiedDigest(answer, digest, answer.body)
-    try {
-      return JSON.parse(answer.body.toString('utf8')) as unknown
-    } catch {
-      throw invalid(url, 'INVALID_JSON', 'the blob is not JSON')
-    }
+    return answer.body
+  }
+
+  /** GETs a small JSON blob (an image config), verified against its digest. */
+  async getJsonBlob(name: string, digest: string): Promise<unknown> {
+    return parseJsonBlob(await this.getBlob(name, digest), this.url(`v2/${repo(name)}/blobs/${digest}`))
   }
 
   /** DELETE by digest: 'deleted' (202), or 'gone' when the registry no longer has it (404). */
@@ -545,6 +562,15 @@ const NOT_THE_REGISTRY =
 /** A 200 answer whose content is wrong: not retried, an error for whatever needed it. */
 const invalid = (url: URL, code: string, detail: string): RegistryError =>
   new RegistryError({ method: 'GET', url: scrubUrl(url), status: 200, code, detail })
+
+/** A blob's bytes as JSON; `url` names it in the error. */
+export function parseJsonBlob(body: Buffer, url: URL): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown
+  } catch {
+    throw invalid(url, 'INVALID_JSON', 'the blob is not JSON')
+  }
+}
 
 /** The list under `key` of a JSON page (null or absent = empty). */
 function list(page: unknown, key: string, what: string): unknown[] {

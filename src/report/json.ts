@@ -65,6 +65,8 @@ export function* jsonPieces(result: RunResult, redact: (text: string) => string 
     settings: publicSettings(result.settings),
     totals: totals(result, repos),
     requests: result.requests,
+    phases: result.phases,
+    cache: result.cache,
     repositories: PLACEHOLDER,
     untaggedListing: result.untaggedListing ?? null,
     gc: result.gc ?? null,

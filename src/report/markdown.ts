@@ -56,6 +56,7 @@ export function toMarkdown(result: RunResult, options: SummaryOptions = {}): str
     ...[...result.warnings, ...(result.gc?.warnings ?? [])].map((w) => `> [!WARNING]\n> ${esc(w)}`),
     repositoryTable(repos, dry, result.settings.planFile),
     totalsTable(t, dry, result.untaggedListing),
+    phasesLine(result),
     gcSection(result, t),
   ].filter(Boolean)
   let text = parts.join('\n\n') + '\n'
@@ -74,6 +75,19 @@ export function toMarkdown(result: RunResult, options: SummaryOptions = {}): str
       `summary stays under GitHub's 1 MiB): every image is in the plan file ${codeSpan(planFile)}._\n`
   }
   return text
+}
+
+/** One line: where the time went, and the requests each phase sent (issue 15). */
+function phasesLine(result: RunResult): string {
+  const p = result.phases
+  if (!p) return ''
+  const names = { inventory: 'inventory', recheck: 're-check', deletions: 'deletions', gc: 'garbage collection' } as const
+  const parts = (Object.keys(names) as (keyof typeof names)[])
+    .filter((k) => k === 'inventory' || p[k].seconds > 0 || p[k].requests > 0)
+    .map((k) => `${names[k]} ${p[k].seconds.toFixed(1)} s (${p[k].requests} requests)`)
+  const c = result.cache
+  const cache = c ? `; cache: ${c.manifestHits} manifests and ${c.blobHits} configs not fetched` : ''
+  return `_Phases: ${parts.join(', ')}${cache}._`
 }
 
 function totalsTable(t: Totals, dry: boolean, listing?: UntaggedListingReport): string {

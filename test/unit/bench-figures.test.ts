@@ -14,6 +14,10 @@ const ours = (seconds: number, peakRssMiB = 120): OursResult => ({
   requests: { ping: 1, token: 0, catalog: 1, tags: 10, manifest: 1000, blob: 800, delete: 0, retries: 2 },
   totals: { imagesDeleted: 500 },
   repositories: 10,
+  phases: {},
+  cache: undefined,
+  logBytes: 0,
+  summaryBytes: 0,
 })
 const fixture = { tags: 1000, repos: 10, images: 800 }
 

@@ -67,6 +67,7 @@ describe('defaults', () => {
       shard: undefined,
       prune: true,
       planFile: 'registry-prune-plan.json',
+      cacheFile: '',
       gc: {
         mode: 'off',
         sshHost: '',
