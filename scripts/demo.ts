@@ -23,7 +23,8 @@ try {
   ]
   for (const dryRun of [true, false]) {
     console.log(`\n== registry-prune ${dryRun ? '--dry-run (nothing is deleted)' : '(the real run)'}\n`)
-    const args = [cli, ...flags, `--dry-run=${dryRun}`, `--plan-file=${join(registry.storage, '..', 'plan.json')}`]
+    // --yes: the demo's real run is the point of the demo, so it does not stop at the confirmation question.
+    const args = [cli, ...flags, `--dry-run=${dryRun}`, `--plan-file=${join(registry.storage, '..', 'plan.json')}`, '--yes']
     const result = spawnSync(process.execPath, args, { stdio: 'inherit' })
     if (result.status !== 0) process.exitCode = result.status ?? 1
   }
