@@ -37,6 +37,9 @@ export interface SizeFigures {
   peakRssMiB: number
   msPerTag: number
   imagesDeleted: number
+  /** What a user's CI log and job summary hold after the run (issue 12: under 1 MiB each). */
+  logBytes: number
+  summaryBytes: number
 }
 
 export function sizeFigures(
@@ -64,6 +67,8 @@ export function sizeFigures(
     peakRssMiB: ours.peakRssMiB,
     msPerTag: (ours.seconds * 1000) / fixture.tags,
     imagesDeleted: ours.totals.imagesDeleted ?? 0,
+    logBytes: ours.logBytes,
+    summaryBytes: ours.summaryBytes,
   }
 }
 
@@ -140,6 +145,7 @@ export function formatTable(sizes: SizeFigures[], judged: Verdict[]): string {
     ['peak RSS (MiB)', (s) => s.peakRssMiB.toFixed(0)],
     ['ms per tag', (s) => s.msPerTag.toFixed(3)],
     ['images to delete (plan)', (s) => String(s.imagesDeleted)],
+    ['log bytes, summary bytes', (s) => `${s.logBytes}, ${s.summaryBytes}`],
   ]
   const cells = rows.map(([label, value]) => [label, ...sizes.map(value)])
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)))
