@@ -1,13 +1,11 @@
 // Issue 15: each phase's time is the wall time during which some of its work was under way (overlapping repositories
 // count once), and the plan JSON and the summary carry the phases. A fake clock: no test asserts a real duration.
 import { describe, expect, it } from 'vitest'
-import { parseSettings } from '../../src/inputs.js'
 import { PhaseClock, requestsBetween } from '../../src/phases.js'
-import { plan } from '../../src/plan.js'
 import { jsonPieces } from '../../src/report/json.js'
 import { toMarkdown } from '../../src/report/markdown.js'
 import type { RunResult } from '../../src/run.js'
-import { NOW } from './inventory-builder.js'
+import { emptyRun } from './result-builder.js'
 
 describe('phase figures', () => {
   it('counts overlapping work of one phase once, and phases apart', async () => {
@@ -43,17 +41,7 @@ describe('phase figures', () => {
   })
 
   it('are in the plan JSON and on one line of the summary', () => {
-    const values: Record<string, string> = { registry: 'https://registry.example.com', 'cache-file': 'c.json.gz' }
-    const settings = parseSettings((name) => values[name], {}, { homeDir: () => '/nonexistent' })
-    const result: RunResult = {
-      settings,
-      startedAt: NOW,
-      plan: plan({ repositories: [] }, settings, NOW),
-      applied: undefined,
-      gc: undefined,
-      requests: {},
-      failures: [],
-      warnings: [],
+    const result = emptyRun({ 'cache-file': 'c.json.gz' }, {
       phases: {
         inventory: { seconds: 12.34, requests: 2000 },
         recheck: { seconds: 3, requests: 120 },
@@ -61,7 +49,7 @@ describe('phase figures', () => {
         gc: { seconds: 0, requests: 0 },
       },
       cache: { file: 'c.json.gz', loaded: 10, manifestHits: 7, blobHits: 3, written: 10 },
-    }
+    })
     const json = JSON.parse([...jsonPieces(result)].join('')) as Pick<RunResult, 'phases' | 'cache'>
     expect(json.phases).toEqual(result.phases)
     expect(json.cache).toEqual(result.cache)

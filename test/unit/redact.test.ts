@@ -1,29 +1,19 @@
 // Issue 11 item 6, the pure parts: the plan file goes through the run's redactor (values are masked before JSON escapes
 // them), and hooks get an environment without the tool's secret variables (DECISIONS 27).
 import { describe, expect, it } from 'vitest'
-import { parseSettings } from '../../src/inputs.js'
-import { plan } from '../../src/plan.js'
 import { commandEnvironment, secretsOf, secretVariableNames } from '../../src/redact.js'
 import { jsonPieces } from '../../src/report/json.js'
 import type { RunResult } from '../../src/run.js'
-import { NOW } from './inventory-builder.js'
+import { emptyRun } from './result-builder.js'
 
 // A password with the characters JSON escapes: a redactor run over the JSON text would miss it.
 const PASSWORD = 'pa"ss\\word-0123'
 
 function result(values: Record<string, string>, failures: string[] = []): RunResult {
-  const all: Record<string, string> = { registry: 'https://registry.example.com', username: 'ci', password: PASSWORD, ...values }
-  const settings = parseSettings((name) => all[name], {}, { homeDir: () => '/nonexistent' })
-  return {
-    settings,
-    startedAt: NOW,
-    plan: plan({ repositories: [] }, settings, NOW),
-    applied: undefined,
-    gc: undefined,
-    requests: {},
+  return emptyRun({ username: 'ci', password: PASSWORD, ...values }, {
     failures,
     warnings: [`a registry said https://ci:${PASSWORD}@registry.example.com/v2/`],
-  }
+  })
 }
 
 describe('the plan file is redacted', () => {

@@ -5,12 +5,11 @@ import { describe, expect, it } from 'vitest'
 import { collectorCommand, listingCommand } from '../../src/gc/collector.js'
 import { parseUntaggedListing } from '../../src/gc/untagged-listing.js'
 import { parseSettings } from '../../src/inputs.js'
-import { plan } from '../../src/plan.js'
 import { jsonPieces } from '../../src/report/json.js'
 import { toMarkdown } from '../../src/report/markdown.js'
 import { toText } from '../../src/report/text.js'
 import type { RunResult, UntaggedListingReport } from '../../src/types.js'
-import { NOW } from './inventory-builder.js'
+import { emptyRun } from './result-builder.js'
 
 const d = (c: string): string => `sha256:${c.repeat(64)}`
 
@@ -155,20 +154,8 @@ describe('untagged-source', () => {
 })
 
 describe('the reports name the listing and its count', () => {
-  const result = (untaggedListing?: UntaggedListingReport): RunResult => {
-    const settings = parseSettings((name) => ({ registry: 'https://r.example.com' })[name], {}, { homeDir: () => '/nonexistent' })
-    return {
-      settings,
-      startedAt: NOW,
-      plan: plan({ repositories: [] }, settings, NOW),
-      applied: undefined,
-      gc: undefined,
-      requests: {},
-      failures: [],
-      warnings: [],
-      ...(untaggedListing ? { untaggedListing } : {}),
-    }
-  }
+  const result = (untaggedListing?: UntaggedListingReport): RunResult =>
+    emptyRun({ registry: 'https://r.example.com' }, untaggedListing ? { untaggedListing } : {})
   const json = (r: RunResult) => JSON.parse([...jsonPieces(r)].join('')) as { untaggedListing: unknown }
 
   it.each<[UntaggedListingReport, string]>([
