@@ -72,6 +72,16 @@ async function pushReferrersIndex(reg: TestRegistry, repo: string, subject: Desc
   return pushManifest(reg, repo, subject.digest.replace(':', '-'), index)
 }
 
+/** `app:v1` … `app:vN`, one a day from 2024-01-01: the newest is the highest. */
+async function pushReleases(reg: TestRegistry, n: number): Promise<Descriptor[]> {
+  const pushed: Descriptor[] = []
+  for (let i = 1; i <= n; i++) {
+    const day = String(i).padStart(2, '0')
+    pushed.push(await pushImage(reg, 'app', `v${i}`, { layers: [`layer ${i}`], created: `2024-01-${day}T00:00:00Z` }))
+  }
+  return pushed
+}
+
 const present = async (reg: TestRegistry, repo: string, digest: string) => (await resolveTag(reg, repo, digest)) === digest
 
 describe('fail closed on real shapes (issue 11)', () => {
@@ -192,11 +202,7 @@ describe('fail closed on real shapes (issue 11)', () => {
 
   it('SIGTERM in the middle of deletions: exit 143, and the plan file says exactly what is gone', async () => {
     const reg = await registry()
-    const pushed: Descriptor[] = []
-    for (let i = 1; i <= 12; i++) {
-      const day = String(i).padStart(2, '0')
-      pushed.push(await pushImage(reg, 'app', `v${i}`, { layers: [`layer ${i}`], created: `2024-01-${day}T00:00:00Z` }))
-    }
+    const pushed = await pushReleases(reg, 12)
     const running: { child?: ReturnType<typeof spawn> } = {}
     let deletes = 0
     // Each DELETE takes a while, as on a busy registry; the job is cancelled while the third is on its way.
@@ -241,11 +247,7 @@ describe('fail closed on real shapes (issue 11)', () => {
 
   it('a cancelled GitHub job (SIGINT, then SIGTERM): the Action exits 130 with summary, outputs and plan file', async () => {
     const reg = await registry()
-    const pushed: Descriptor[] = []
-    for (let i = 1; i <= 12; i++) {
-      const day = String(i).padStart(2, '0')
-      pushed.push(await pushImage(reg, 'app', `v${i}`, { layers: [`layer ${i}`], created: `2024-01-${day}T00:00:00Z` }))
-    }
+    const pushed = await pushReleases(reg, 12)
     let action: ReturnType<typeof spawn> | undefined
     let deletes = 0
     const slowed = await proxy(reg.url, {
