@@ -1,7 +1,7 @@
 // The registry client: the v2 API calls a prune needs, with auth, timeouts, retries and size caps.
 // It knows the protocol, not the policy: what to read or delete is decided elsewhere.
 import { createHash } from 'node:crypto'
-import { Agent, request, type Dispatcher } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import { Authenticator, parseTokenResponse, type TokenResponse } from './auth.js'
 import {
   DeleteDisabledError,
@@ -493,23 +493,10 @@ export class RegistryClient {
 
   /**
    * One HTTP exchange (plus same-request redirects, for blobs served from elsewhere), body read under a cap.
-   * The deadline covers the whole exchange. Its timer is cleared as soon as the exchange ends: a timer per request
-   * left to run out (`AbortSignal.timeout`) kept tens of thousands alive at once in a large run.
+   * The deadline covers the whole exchange, each hop included.
    */
   private async exchange(call: Call, authorization: string | undefined): Promise<Answer> {
-    const deadline = new AbortController()
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException(`within ${this.options.requestTimeoutMs} ms (request-timeout)`, 'TimeoutError')),
-      this.options.requestTimeoutMs,
-    )
-    try {
-      return await this.exchangeUntil(call, authorization, deadline.signal)
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  private async exchangeUntil(call: Call, authorization: string | undefined, signal: AbortSignal): Promise<Answer> {
+    const deadline = performance.now() + this.options.requestTimeoutMs
     let url = call.url
     for (let hop = 0; ; hop++) {
       this.stats[call.kind]++
@@ -518,34 +505,105 @@ export class RegistryClient {
       if (authorization && (hop === 0 || url.origin === call.url.origin)) headers.authorization = authorization
       if (call.accept) headers.accept = call.accept
       if (call.contentType) headers['content-type'] = call.contentType
-      const response = await request(url, {
-        method: call.method,
-        headers,
-        ...(call.body ? { body: call.body } : {}),
-        dispatcher: this.dispatcher,
-        headersTimeout: this.options.requestTimeoutMs,
-        bodyTimeout: this.options.requestTimeoutMs,
-        signal,
-      })
-      const flat = flatten(response.headers)
-      const location = flat.location
-      const redirect = [301, 302, 303, 307, 308].includes(response.statusCode)
-      if (call.method === 'GET' && redirect && location && hop < MAX_REDIRECTS) {
-        await response.body.dump()
+      const answer = await this.hop(call, url, headers, deadline - performance.now())
+      const location = answer.headers.location
+      if (call.method === 'GET' && REDIRECT_STATUS.has(answer.status) && location && hop < MAX_REDIRECTS) {
         url = new URL(location, url)
         continue
       }
-      const ok = response.statusCode >= 200 && response.statusCode < 300
-      const body = await readCapped(response.body, ok ? call.maxBytes : LIMITS.errorBodyBytes, !ok, () =>
-        new RegistryError({
-          method: call.method, url: scrubUrl(url), status: response.statusCode, code: 'TOO_LARGE',
-          detail: `the answer is larger than the ${call.maxBytes} bytes allowed`,
-        }),
-      )
-      return { status: response.statusCode, headers: flat, body, url, sent: authorization }
+      return { ...answer, url, sent: authorization }
     }
   }
+
+  /**
+   * One request and its answer, through undici's dispatch handler: the body's chunks are gathered as they come, under
+   * `call.maxBytes` (an error answer is cut at `LIMITS.errorBodyBytes` instead). No stream, no abort signal: the
+   * deadline timer aborts through the handler's controller, and is cleared the moment the answer is complete.
+   */
+  private hop(
+    call: Call,
+    url: URL,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<Pick<Answer, 'status' | 'headers' | 'body'>> {
+    return new Promise((resolve, reject) => {
+      let controller: { abort(reason: Error): void } | undefined
+      let status = 0
+      let flat: Record<string, string | undefined> = {}
+      let limit: number = call.maxBytes
+      let total = 0
+      const chunks: Buffer[] = []
+      let settled = false
+      const settle = (error: Error | undefined): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        if (error) reject(error)
+        else resolve({ status, headers: flat, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
+      }
+      const stop = (error: Error | undefined): void => {
+        settle(error)
+        controller?.abort(error ?? new Error('answer complete'))
+      }
+      const timer = setTimeout(
+        () => stop(new DOMException(`within ${this.options.requestTimeoutMs} ms (request-timeout)`, 'TimeoutError')),
+        Math.max(0, timeoutMs),
+      )
+      try {
+        this.dispatcher.dispatch(
+          {
+            origin: url.origin,
+            path: url.pathname + url.search,
+            method: call.method,
+            headers,
+            ...(call.body ? { body: call.body } : {}),
+            headersTimeout: this.options.requestTimeoutMs,
+            bodyTimeout: this.options.requestTimeoutMs,
+          },
+          {
+            onRequestStart(started) {
+              controller = started
+              if (settled) started.abort(new Error('request abandoned'))
+            },
+            onResponseStart(_, statusCode, responseHeaders) {
+              status = statusCode
+              flat = flatten(responseHeaders)
+              if (statusCode < 200 || statusCode >= 300) limit = LIMITS.errorBodyBytes
+            },
+            onResponseData(_, chunk) {
+              if (settled) return
+              total += chunk.length
+              if (total <= limit) {
+                chunks.push(chunk)
+                return
+              }
+              if (status >= 200 && status < 300) {
+                stop(new RegistryError({
+                  method: call.method, url: scrubUrl(url), status, code: 'TOO_LARGE',
+                  detail: `the answer is larger than the ${call.maxBytes} bytes allowed`,
+                }))
+                return
+              }
+              // An error page: its start says enough.
+              chunks.push(chunk.subarray(0, chunk.length - (total - limit)))
+              stop(undefined)
+            },
+            onResponseEnd() {
+              settle(undefined)
+            },
+            onResponseError(_, error) {
+              settle(error)
+            },
+          },
+          )
+      } catch (error) {
+        settle(error as Error)
+      }
+    })
+  }
 }
+
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
 
 const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1)
 
@@ -622,25 +680,4 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
-async function readCapped(
-  body: AsyncIterable<Buffer> & { destroy(): void },
-  maxBytes: number,
-  truncate: boolean,
-  tooLarge: () => Error,
-): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let total = 0
-  for await (const chunk of body) {
-    total += chunk.length
-    if (total > maxBytes) {
-      body.destroy()
-      if (!truncate) throw tooLarge()
-      chunks.push(chunk.subarray(0, chunk.length - (total - maxBytes)))
-      break
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks)
 }
