@@ -27,11 +27,27 @@ interface SizeRun {
   cache?: CacheRound[]
 }
 
+/**
+ * What a stopped benchmark must not leave behind: the registry's storage (gigabytes of tmpfs at 100,000 tags, which is
+ * memory) and the registry itself. `finally` does not run when a signal ends the process, so a handler does it.
+ */
+const leftovers = new Set<() => Promise<void>>()
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    say(`bench: ${signal}: stopping the registry and removing its storage`)
+    void Promise.allSettled([...leftovers].map((clean) => clean())).then(() => process.exit(code))
+  })
+}
+
 async function measureSize(args: BenchArgs, cli: string, tags: number, repos: number): Promise<SizeRun> {
   const spec: FixtureSpec = { tags, repos, mode: args.mode }
   const counts = fixtureCounts(spec)
   const storageRoot = await mkdtemp(join(args.storage === 'tmpfs' ? '/dev/shm' : tmpdir(), 'registry-prune-bench-'))
+  const removeStorage = () => rm(storageRoot, { recursive: true, force: true })
+  leftovers.add(removeStorage)
   const registry = await startRegistry({ storage: join(storageRoot, 'storage') })
+  const stopRegistry = () => registry.stop()
+  leftovers.add(stopRegistry)
   try {
     say(`populating ${registry.url}: ${counts.tags} tags, ${counts.images} images, ${counts.indexes} indexes in ${repos} repositories (${args.mode})`)
     let last = 0
@@ -109,7 +125,9 @@ async function measureSize(args: BenchArgs, cli: string, tags: number, repos: nu
     return run
   } finally {
     await registry.stop()
-    await rm(storageRoot, { recursive: true, force: true })
+    leftovers.delete(stopRegistry)
+    await removeStorage()
+    leftovers.delete(removeStorage)
   }
 }
 
@@ -128,6 +146,7 @@ async function main(): Promise<number> {
   const started = new Date().toISOString()
   const small = smallSize(args)
   const cli = await snapshotCli()
+  leftovers.add(cli.remove)
   let smallRun
   let largeRun
   try {

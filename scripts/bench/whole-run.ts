@@ -7,6 +7,7 @@ import type { TestRegistry } from '../../test/support/registry.js'
 import { REGISTRY_BIN } from '../../test/support/registry.js'
 import { measureCeiling, measureMinimalApply } from './ceiling.js'
 import type { FixtureSpec } from './fixture.js'
+import { TARGETS, verdictLine, type Verdict } from './figures.js'
 import { measureOurs, type OursResult } from './ours.js'
 import { moveTags } from './populate.js'
 
@@ -188,8 +189,38 @@ export function formatRealRun(rows: PhaseRow[], tags: number, deleted: number, e
     `tags/s (whole run): minimal ${(tags / rows.at(-1)!.minimalSeconds).toFixed(0)}, ours ${(tags / rows.at(-1)!.oursSeconds).toFixed(0)}`,
     `log ${extra.logBytes} bytes, summary ${extra.summaryBytes} bytes, peak RSS ${extra.peakRssMiB.toFixed(0)} MiB`,
     '',
+    ...realRunVerdicts(rows).map(verdictLine),
+    '',
   ]
   return lines.join('\n')
+}
+
+/** Issue 15's targets for the real run: the whole run's tags/s, and no more requests than the minimal client's. */
+export function realRunVerdicts(rows: PhaseRow[]): Verdict[] {
+  const total = rows.at(-1)!
+  const ratio = total.minimalSeconds / total.oursSeconds
+  // Our one extra request is the ping that checks the registry before anything else.
+  const extra = total.oursRequests - total.minimalRequests
+  return [
+    { target: `real run: tags/s >= ${TARGETS.minRatio * 100}% of the minimal client`, value: pct(ratio), met: ratio >= TARGETS.minRatio },
+    { target: 'real run: requests no more than the minimal client\'s (plus the ping)', value: `${extra >= 0 ? '+' : ''}${extra}`, met: extra <= 1 },
+  ]
+}
+
+/** Issue 15's targets for the cache, on the best warm run: requests per tag, and time saved against no cache. */
+export function cacheVerdicts(rounds: CacheRound[]): Verdict[] {
+  const best = (name: string) =>
+    rounds.map((r) => r.runs.find((x) => x.name === name)!).reduce((a, b) => (b.seconds < a.seconds ? b : a))
+  const warm = best('warm')
+  const saved = 1 - warm.seconds / best('no cache').seconds
+  return [
+    {
+      target: `warm cache: <= ${TARGETS.maxWarmRequestsPerTag} requests per tag`,
+      value: warm.requestsPerTag.toFixed(3),
+      met: warm.requestsPerTag <= TARGETS.maxWarmRequestsPerTag,
+    },
+    { target: `warm cache: >= ${TARGETS.minWarmSpeedup * 100}% faster than no cache`, value: pct(saved), met: saved >= TARGETS.minWarmSpeedup },
+  ]
 }
 
 export function formatCache(rounds: CacheRound[], tags: number): string {
@@ -208,6 +239,8 @@ export function formatCache(rounds: CacheRound[], tags: number): string {
       return `${name.padEnd(9)} ${r.seconds.toFixed(1).padStart(8)} ${r.requestsPerTag.toFixed(3).padStart(14)} ${
         pct(1 - r.seconds / none.seconds).padStart(22)} ${pct(minimal / r.seconds).padStart(19)} ${r.peakRssMiB.toFixed(0).padStart(14)}`
     }),
+    '',
+    ...cacheVerdicts(rounds).map(verdictLine),
     '',
   ]
   return lines.join('\n')
