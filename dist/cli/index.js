@@ -83444,8 +83444,9 @@ class RegistryClient {
                 clearTimeout(timer);
                 if (error)
                     reject(error);
+                // A copy, always: a chunk is a view into the socket's read buffer, which a kept body (the cache) would hold.
                 else
-                    resolve({ status, headers: flat, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+                    resolve({ status, headers: flat, body: Buffer.concat(chunks, Math.min(total, limit)) });
             };
             const stop = (error) => {
                 settle(error);

@@ -539,7 +539,8 @@ export class RegistryClient {
         settled = true
         clearTimeout(timer)
         if (error) reject(error)
-        else resolve({ status, headers: flat, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
+        // A copy, always: a chunk is a view into the socket's read buffer, which a kept body (the cache) would hold.
+        else resolve({ status, headers: flat, body: Buffer.concat(chunks, Math.min(total, limit)) })
       }
       const stop = (error: Error | undefined): void => {
         settle(error)
