@@ -1,6 +1,33 @@
 // The bad-input table (issue 2 acceptance 5, issue 5 acceptance 3), shared by the unit test (parseSettings names the
 // input and the expected form) and the end-to-end test (the bundled Action sends no request for any row).
 // Rows leave `registry` out unless the row is about it; each test supplies its own.
+import { InputError, parseSettings } from '../../src/inputs.js'
+import type { Settings } from '../../src/types.js'
+
+/** No file exists and the home directory is empty: what a parse sees of the machine in unit tests. */
+const noFiles = {
+  readFile: (path: string): string => {
+    throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' })
+  },
+  homeDir: () => '/nonexistent-home',
+}
+
+/** Parses inputs as the Action does, with `registry` given unless `values` names it. */
+export function parseInputs(values: Record<string, string>): Settings {
+  const all: Record<string, string> = { registry: 'https://registry.example.com', ...values }
+  return parseSettings((name) => all[name], {}, noFiles)
+}
+
+/** The InputError these inputs give; throws when they parse or fail some other way. */
+export function inputFailure(values: Record<string, string>): InputError {
+  try {
+    parseInputs(values)
+  } catch (error) {
+    if (error instanceof InputError) return error
+    throw error
+  }
+  throw new Error(`no InputError for ${JSON.stringify(values)}`)
+}
 
 export const CA = [
   '-----BEGIN CERTIFICATE-----',

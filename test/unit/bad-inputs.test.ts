@@ -1,30 +1,9 @@
 // Issue 2 (acceptance 5) and issue 5: every bad input fails in parseSettings, naming the input and the expected form.
 // (That no request is sent before this is shown by the lead's entry-point test; parseSettings itself has no network.)
 import { describe, expect, test } from 'vitest'
-import { InputError, parseSettings } from '../../src/inputs.js'
-import { BAD, rowName } from '../support/bad-inputs.js'
+import { BAD, inputFailure, rowName } from '../support/bad-inputs.js'
 
-const noFiles = {
-  readFile: (path: string): string => {
-    throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' })
-  },
-  homeDir: () => '/nonexistent-home',
-}
-
-function parse(values: Record<string, string>) {
-  const all: Record<string, string> = { registry: 'https://registry.example.com', ...values }
-  return parseSettings((name) => all[name], {}, noFiles)
-}
-
-function failure(values: Record<string, string>): InputError {
-  try {
-    parse(values)
-  } catch (error) {
-    if (error instanceof InputError) return error
-    throw error
-  }
-  throw new Error(`no InputError for ${JSON.stringify(values)}`)
-}
+const failure = inputFailure
 
 describe('bad inputs', () => {
   test('the table is big enough', () => expect(BAD.length).toBeGreaterThanOrEqual(30))

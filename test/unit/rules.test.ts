@@ -3,31 +3,15 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { InputError, parseSettings } from '../../src/inputs.js'
+import { inputFailure, parseInputs } from '../support/bad-inputs.js'
 import { RULES_SCHEMA } from '../../src/rules.js'
 import { rulesSchemaText } from '../../scripts/docs.js'
-import type { Settings } from '../../src/types.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const LOCAL_GC = { 'garbage-collect': 'local', 'storage-path': '/var/lib/registry' }
 
-function parse(values: Record<string, string>): Settings {
-  const all: Record<string, string> = { registry: 'https://registry.example.com', ...values }
-  const readFile = (path: string): string => {
-    throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' })
-  }
-  return parseSettings((name) => all[name], {}, { readFile, homeDir: () => '/nonexistent' })
-}
-
-function failure(values: Record<string, string>): InputError {
-  try {
-    parse(values)
-  } catch (error) {
-    if (error instanceof InputError) return error
-    throw error
-  }
-  throw new Error('expected an InputError')
-}
+const parse = parseInputs
+const failure = inputFailure
 
 const RULES = `
 - repositories: [release/**]
