@@ -27,23 +27,50 @@ export interface CollectorOutput {
   deletingBlobs: string[]
 }
 
-const SUMMARY = /^(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion\s*$/m
-const ELIGIBLE_BLOB = /^blob eligible for deletion: (sha256:[0-9a-f]{64})\s*$/gm
-const ELIGIBLE_MANIFEST = /^manifest eligible for deletion: (sha256:[0-9a-f]{64})\s*$/gm
+const SUMMARY = /^(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion\s*$/
+const ELIGIBLE_BLOB = /^blob eligible for deletion: (sha256:[0-9a-f]{64})\s*$/
+const ELIGIBLE_MANIFEST = /^manifest eligible for deletion: (sha256:[0-9a-f]{64})\s*$/
 // logrus text (`msg="Deleting blob: ..."`) and JSON (`"msg":"Deleting blob: ..."`) formats alike.
 const DELETING_BLOB = /Deleting blob: \S*?\/blobs\/(sha256)\/[0-9a-f]{2}\/([0-9a-f]{64})/g
 
-export function parseCollectorOutput(stdout: string, stderr: string): CollectorOutput {
-  const summary = SUMMARY.exec(stdout)
-  const unique = (xs: string[]): string[] => [...new Set(xs)]
-  return {
-    blobsMarked: summary ? Number(summary[1]) : undefined,
-    blobsEligible: summary ? Number(summary[2]) : undefined,
-    manifestsEligible: summary ? Number(summary[3]) : undefined,
-    eligibleBlobs: unique([...stdout.matchAll(ELIGIBLE_BLOB)].map((m) => m[1] as string)),
-    eligibleManifests: unique([...stdout.matchAll(ELIGIBLE_MANIFEST)].map((m) => m[1] as string)),
-    deletingBlobs: unique([...`${stderr}\n${stdout}`.matchAll(DELETING_BLOB)].map((m) => `${m[1]}:${m[2]}`)),
+/**
+ * Reads the collector's output a line at a time, as it comes, keeping only what `CollectorOutput` holds: at 100,000
+ * tags the collector prints hundreds of thousands of lines (tens of MB), which are never held whole.
+ */
+export class CollectorReader {
+  private summary: RegExpExecArray | undefined
+  private readonly eligibleBlobs = new Set<string>()
+  private readonly eligibleManifests = new Set<string>()
+  private readonly deletingBlobs = new Set<string>()
+
+  line(stream: 'stdout' | 'stderr', line: string): void {
+    for (const m of line.matchAll(DELETING_BLOB)) this.deletingBlobs.add(`${m[1]}:${m[2]}`)
+    if (stream !== 'stdout') return
+    let m: RegExpExecArray | null
+    if ((m = ELIGIBLE_BLOB.exec(line))) this.eligibleBlobs.add(m[1] as string)
+    else if ((m = ELIGIBLE_MANIFEST.exec(line))) this.eligibleManifests.add(m[1] as string)
+    else if (!this.summary && (m = SUMMARY.exec(line))) this.summary = m
   }
+
+  result(): CollectorOutput {
+    const summary = this.summary
+    return {
+      blobsMarked: summary ? Number(summary[1]) : undefined,
+      blobsEligible: summary ? Number(summary[2]) : undefined,
+      manifestsEligible: summary ? Number(summary[3]) : undefined,
+      eligibleBlobs: [...this.eligibleBlobs],
+      eligibleManifests: [...this.eligibleManifests],
+      deletingBlobs: [...this.deletingBlobs],
+    }
+  }
+}
+
+/** The same, for an output already held whole. */
+export function parseCollectorOutput(stdout: string, stderr: string): CollectorOutput {
+  const reader = new CollectorReader()
+  for (const line of stderr.split('\n')) reader.line('stderr', line)
+  for (const line of stdout.split('\n')) reader.line('stdout', line)
+  return reader.result()
 }
 
 /**

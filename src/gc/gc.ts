@@ -2,7 +2,7 @@
 import { formatBytesExact, plural } from '../report/format.js'
 import type { GcResult, GcSettings, Logger } from '../types.js'
 import { commandEnvironment, redactor, secretsOf } from '../redact.js'
-import { collectorCommand, deletedBlobs, parseCollectorOutput } from './collector.js'
+import { CollectorReader, collectorCommand, deletedBlobs } from './collector.js'
 import { collectorEcho } from './collector-log.js'
 import { connectSsh, localShell, type Shell } from './shell.js'
 import { measure } from './storage.js'
@@ -110,18 +110,20 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
       ? undefined
       : (options.storageBytesBefore ?? (gc.storagePath ? await measureOrWarn() : undefined))
     let failure: Error | undefined
-    let output = parseCollectorOutput('', '')
+    const reader = new CollectorReader()
     try {
       if (!dryRun && gc.beforeCommand) await runHook(shell, 'gc-before-command', gc.beforeCommand, log)
       log.info(`$ ${command}`)
       const echo = collectorEcho(log)
       const result = await log.group(`Collector output (${command})`, async () => {
-        const ran = await shell.run(command, echo.onLine)
+        const ran = await shell.run(command, (stream, line) => {
+          reader.line(stream, line)
+          echo.onLine(stream, line)
+        })
         echo.finish()
         return ran
       })
       if (result.code !== 0) throw collectorFailure(shell, command, result.code, result.stderr)
-      output = parseCollectorOutput(result.stdout, result.stderr)
     } catch (e) {
       failure = e as Error
     }
@@ -134,6 +136,7 @@ export async function collectGarbage(shell: Shell, gc: GcSettings, options: Coll
       }
     }
     if (failure) throw failure
+    const output = reader.result()
     if (output.blobsMarked === undefined) {
       warnings.push(
         `The collector's output has no \`N blobs marked, ...\` line: is gc-command (\`${gc.command}\`) really ` +

@@ -11,6 +11,7 @@ export type OnLine = (stream: 'stdout' | 'stderr', line: string) => void
 
 export interface CommandResult {
   code: number
+  /** The whole output, redacted; when the lines went to an `onLine`, only the last 100 of each stream. */
   stdout: string
   stderr: string
 }
@@ -37,25 +38,40 @@ export interface CommandGuard {
   redact: (text: string) => string
 }
 
-/** Splits a byte stream into lines for `onLine` while keeping the whole text; both redacted. */
+/** Lines of a stream kept in `CommandResult` when they went to `onLine`: enough for an error's tail. */
+const TAIL_LINES = 100
+
+/**
+ * Splits a byte stream into lines for `onLine`, redacted. Without `onLine` the whole text is kept (redacted); with it,
+ * only the last `TAIL_LINES` lines: a collector prints tens of MB at 100,000 tags, and its reader has them already.
+ */
 function lineCollector(stream: 'stdout' | 'stderr', onLine: OnLine | undefined, redact: (text: string) => string) {
   const decoder = new StringDecoder('utf8')
   let text = ''
+  const recent: string[] = []
   let partial = ''
   const emit = (chunk: string): void => {
-    text += chunk
-    if (!onLine) return
+    if (!onLine) {
+      text += chunk
+      return
+    }
     const lines = (partial + chunk).split('\n')
     partial = lines.pop() ?? ''
-    for (const line of lines) onLine(stream, redact(line.replace(/\r$/, '')))
+    for (const line of lines) deliver(redact(line.replace(/\r$/, '')))
+  }
+  const deliver = (line: string): void => {
+    onLine?.(stream, line)
+    recent.push(line)
+    if (recent.length > TAIL_LINES * 2) recent.splice(0, recent.length - TAIL_LINES)
   }
   return {
     write: (data: Buffer): void => emit(decoder.write(data)),
     end: (): string => {
       emit(decoder.end())
-      if (onLine && partial) onLine(stream, redact(partial))
+      if (!onLine) return redact(text)
+      if (partial) deliver(redact(partial))
       partial = ''
-      return redact(text)
+      return recent.slice(-TAIL_LINES).join('\n')
     },
   }
 }

@@ -2,7 +2,8 @@
 // the API, then `garbage-collect`), kept verbatim so the parser is tested against the real format. The command line
 // itself is tested in gc-command.test.ts.
 import { describe, expect, it } from 'vitest'
-import { deletedBlobs, parseCollectorOutput } from '../../src/gc/collector.js'
+import { CollectorReader, deletedBlobs, parseCollectorOutput } from '../../src/gc/collector.js'
+import { localShell } from '../../src/gc/shell.js'
 
 /** `docker-registry garbage-collect config.yml`, stdout (log level info). */
 const REAL_STDOUT = `other
@@ -115,5 +116,38 @@ describe('parseCollectorOutput', () => {
 
   it('leaves the counts undefined on output that is not the collector\'s', () => {
     expect(parseCollectorOutput('', CONFIG_ERROR)).toMatchObject({ blobsMarked: undefined, eligibleBlobs: [], deletingBlobs: [] })
+  })
+
+  it('reads the output a line at a time as it comes, to the same result as the whole text', () => {
+    const reader = new CollectorReader()
+    // As a shell delivers it: the two streams interleaved.
+    const out = REAL_STDOUT.split('\n')
+    const err = REAL_STDERR.split('\n')
+    for (let i = 0; i < Math.max(out.length, err.length); i++) {
+      if (i < err.length) reader.line('stderr', err[i]!)
+      if (i < out.length) reader.line('stdout', out[i]!)
+    }
+    const whole = parseCollectorOutput(REAL_STDOUT, REAL_STDERR)
+    const streamed = reader.result()
+    expect({ ...streamed, deletingBlobs: [...streamed.deletingBlobs].sort() }).toEqual({
+      ...whole,
+      deletingBlobs: [...whole.deletingBlobs].sort(),
+    })
+  })
+})
+
+describe('a command whose lines go to onLine', () => {
+  it('hands every line over and keeps only the last 100 of each stream in its result', async () => {
+    const seen: string[] = []
+    const result = await localShell().run('seq 1 5000; seq 1 3 >&2', (stream, line) => seen.push(`${stream} ${line}`))
+    expect(seen.filter((l) => l.startsWith('stdout'))).toHaveLength(5000)
+    expect(seen.filter((l) => l.startsWith('stderr'))).toEqual(['stderr 1', 'stderr 2', 'stderr 3'])
+    expect(result.stdout.split('\n')).toEqual(Array.from({ length: 100 }, (_, i) => String(4901 + i)))
+    expect(result.stderr).toBe('1\n2\n3')
+  })
+
+  it('keeps the whole output when no one reads its lines', async () => {
+    const result = await localShell().run('seq 1 5000')
+    expect(result.stdout.trimEnd().split('\n')).toHaveLength(5000)
   })
 })
