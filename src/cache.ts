@@ -1,20 +1,24 @@
 // The cache between runs (issue 15, DECISIONS 29: `cache-file`). What a digest names never changes, so a manifest or
 // a config read by one run serves the next, and a run sends one HEAD per tag on an unchanged registry.
 //
-// Trust: each entry is the body itself, and loading hashes it again and compares with its digest. A hash over an
-// entry without a key could be recomputed by whoever edits the file; the body cannot be forged for a digest. So a
-// tampered, truncated or foreign file is never used: it is ignored whole, with a warning, and the run reads everything.
-// Which digest a tag names comes from the registry (a HEAD's Docker-Content-Digest), never from the file; the HEAD
-// is believed only when its length and media type match the verified body. Apply re-checks every tag with a GET
-// before deleting, whatever the cache said.
+// Trust: each entry in the file is the body itself, and loading hashes it again and compares with its digest. A hash
+// over an entry without a key could be recomputed by whoever edits the file; the body cannot be forged for a digest.
+// So a tampered, truncated or foreign file is never used: it is ignored whole, with a warning, and the run reads
+// everything. Which digest a tag names comes from the registry (a HEAD's Docker-Content-Digest), never from the file;
+// the HEAD is believed only when its length and media type match the verified body. Apply re-checks every tag with a
+// GET before deleting, whatever the cache said.
+//
+// Memory: a run holds what a digest needs once verified (a manifest's body, a config's `created`), not the config
+// bodies; what it reads goes straight to the new file, and what it used of the old file is copied from that file
+// (checked again) when the run ends.
 import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { once } from 'node:events'
+import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { createGunzip, createGzip } from 'node:zlib'
-import { parseJsonBlob, type ManifestResponse, type RegistryClient } from './registry/client.js'
+import { finished } from 'node:stream/promises'
+import { createGunzip, createGzip, type Gzip } from 'node:zlib'
+import { createdOfConfig, type ManifestResponse, type RegistryClient } from './registry/client.js'
 import { isDigest } from './registry/manifest.js'
 import type { CacheStats, Logger } from './types.js'
 
@@ -35,6 +39,12 @@ interface ManifestEntry {
   mediaType: string
   body: Buffer
 }
+
+/** One verified entry of a cache file, with its line as written (copied as it is into the next file). */
+type FileEntry = { line: string; digest: string } & (
+  | { kind: 'm'; mediaType: string; body: Buffer }
+  | { kind: 'b'; body: Buffer }
+)
 
 const hashOf = (digest: string, body: Buffer): string | undefined => {
   const algorithm = digest.split(':')[0]
@@ -76,29 +86,146 @@ const bytesOf = (value: unknown): Buffer => {
   throw new Error('an entry has no body')
 }
 
-/** Digest -> body, for manifests and config blobs; what this run used is what it writes back. */
+/**
+ * Every entry of a cache file, each checked against its digest, as a stream. The file is gzip-compressed lines of
+ * JSON: a header, one line per entry, and an end line with the count, so a cut at a line boundary shows too. Throws
+ * at the first thing wrong (unreadable, truncated, another registry or format, a body that does not hash to its digest).
+ */
+async function* fileEntries(path: string, registry: string): AsyncGenerator<FileEntry> {
+  let header: Partial<CacheHeader> | undefined
+  let ended = false
+  let count = 0
+  try {
+    for await (const line of gunzippedLines(path)) {
+      let entry: unknown
+      try {
+        entry = JSON.parse(line)
+      } catch {
+        throw new Error(`line ${count + 2} is not JSON (truncated or corrupt?)`)
+      }
+      if (!header) {
+        header = entry as Partial<CacheHeader>
+        if (header?.format !== FORMAT || header.version !== VERSION) {
+          throw new Error(`it is not a ${FORMAT} file of version ${VERSION}`)
+        }
+        if (header.registry !== registry) {
+          throw new Error(`it was written for ${JSON.stringify(header.registry)}, not for ${registry}`)
+        }
+        continue
+      }
+      if (ended) throw new Error('it goes on after its end line')
+      const [kind, ...rest] = Array.isArray(entry) ? (entry as unknown[]) : []
+      if (kind === 'end') {
+        if (rest[0] !== count) throw new Error(`its end line counts ${String(rest[0])} entries, it holds ${count}`)
+        ended = true
+      } else if (kind === 'm') {
+        const [digest, mediaType, body] = rest
+        if (typeof mediaType !== 'string') throw new Error('a manifest entry has no media type')
+        const bytes = bytesOf(body)
+        count++
+        yield { kind, line, digest: checked(digest, bytes), mediaType, body: bytes }
+      } else if (kind === 'b') {
+        const [digest, body] = rest
+        const bytes = bytesOf(body)
+        count++
+        yield { kind, line, digest: checked(digest, bytes), body: bytes }
+      } else {
+        throw new Error(`line ${count + 2} is not an entry`)
+      }
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw new Error(`it is not a complete gzip-compressed cache (truncated or corrupt?): ${(error as Error).message}`)
+    }
+    throw error
+  }
+  if (!header) throw new Error('it is empty')
+  if (!ended) throw new Error('it has no end line (truncated?)')
+}
+
+/** The next cache file, written as the run goes: beside the target under a temporary name, renamed when complete. */
+class CacheWriter {
+  readonly temporary: string
+  private readonly gzip: Gzip
+  private readonly file: WriteStream
+  private failure: Error | undefined
+  count = 0
+
+  constructor(
+    readonly path: string,
+    header: CacheHeader,
+  ) {
+    mkdirSync(dirname(path), { recursive: true })
+    this.temporary = `${path}.${process.pid}.tmp`
+    this.gzip = createGzip()
+    this.file = createWriteStream(this.temporary)
+    // A write error (a full disk) ends the file, not the run: it is said when the run saves.
+    const failed = (error: Error): void => {
+      this.failure ??= error
+    }
+    this.gzip.on('error', failed)
+    this.file.on('error', failed)
+    this.gzip.pipe(this.file)
+    this.gzip.write(`${JSON.stringify(header)}\n`)
+  }
+
+  /** One entry's line (its JSON, without the newline). False when the stream's buffer is full (see `drained`). */
+  add(line: string): boolean {
+    this.count++
+    return this.gzip.write(`${line}\n`)
+  }
+
+  /** Waits until the stream takes more: a copy of a whole file must not pile up in memory ahead of gzip. */
+  drained(): Promise<unknown> {
+    return this.failure ? Promise.resolve() : once(this.gzip, 'drain')
+  }
+
+  async finish(): Promise<void> {
+    this.gzip.end(`${JSON.stringify(['end', this.count])}\n`)
+    await finished(this.file).catch((error: Error) => (this.failure ??= error))
+    if (this.failure) throw this.failure
+    await rename(this.temporary, this.path)
+  }
+
+  async discard(): Promise<void> {
+    this.gzip.destroy()
+    this.file.destroy()
+    await rm(this.temporary, { force: true })
+  }
+}
+
+/** Digest -> what it names, for manifests and config blobs; what this run used is what it writes back. */
 export class DigestCache {
   readonly stats: CacheStats = { loaded: 0, manifestHits: 0, blobHits: 0, written: 0 }
+  /** From the file: manifest bodies (the inventory parses them), and configs' `created` (null: none). */
   private readonly manifests = new Map<string, ManifestEntry>()
-  private readonly blobs = new Map<string, Buffer>()
-  /** Digests this run used or read: only these are written back, so entries of deleted images age out. */
-  private readonly usedManifests = new Set<string>()
-  private readonly usedBlobs = new Set<string>()
+  private readonly configs = new Map<string, number | null>()
+  /** Digests of the file this run used: copied into the next file when the run ends, so unused entries age out. */
+  private readonly used = new Set<string>()
+  /** Digests already in the next file. */
+  private readonly written = new Set<string>()
+  private writer: CacheWriter | undefined
+  private ended = false
 
-  constructor(readonly registry: string) {}
+  constructor(
+    readonly path: string,
+    readonly registry: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
-   * Reads the cache file, if there is one. Anything wrong with it (unreadable, truncated, another registry or format,
-   * a body that does not hash to its digest) makes the whole file ignored with a warning: a cache is never trusted.
+   * Reads the cache file, if there is one. Anything wrong with it makes the whole file ignored with a warning: a
+   * cache is never trusted.
    */
-  static async load(path: string, registry: string, log: Logger): Promise<DigestCache> {
-    const cache = new DigestCache(registry)
+  static async load(path: string, registry: string, log: Logger, now: () => number = Date.now): Promise<DigestCache> {
+    const cache = new DigestCache(path, registry, now)
     try {
-      await cache.fill(path)
+      await cache.fill()
       log.info(`cache-file ${path}: ${cache.stats.loaded} manifests and configs, each checked against its digest`)
     } catch (error) {
       cache.manifests.clear()
-      cache.blobs.clear()
+      cache.configs.clear()
       cache.stats.loaded = 0
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         log.info(`cache-file ${path} does not exist yet: this run reads everything and writes it.`)
@@ -109,63 +236,13 @@ export class DigestCache {
     return cache
   }
 
-  /**
-   * The file is gzip-compressed lines of JSON, read as a stream (a whole-file string would double a large run's
-   * memory): a header, one line per entry, and an end line with the count, so a cut at a line boundary shows too.
-   */
-  private async fill(path: string): Promise<void> {
-    const lines = gunzippedLines(path)
-    let header: Partial<CacheHeader> | undefined
-    let ended = false
+  private async fill(): Promise<void> {
     let count = 0
-    try {
-      for await (const line of lines) {
-        let entry: unknown
-        try {
-          entry = JSON.parse(line)
-        } catch {
-          throw new Error(`line ${count + 2} is not JSON (truncated or corrupt?)`)
-        }
-        if (!header) {
-          header = entry as Partial<CacheHeader>
-          if (header?.format !== FORMAT || header.version !== VERSION) {
-            throw new Error(`it is not a ${FORMAT} file of version ${VERSION}`)
-          }
-          if (header.registry !== this.registry) {
-            throw new Error(`it was written for ${JSON.stringify(header.registry)}, not for ${this.registry}`)
-          }
-          continue
-        }
-        if (ended) throw new Error('it goes on after its end line')
-        const [kind, ...rest] = Array.isArray(entry) ? (entry as unknown[]) : []
-        if (kind === 'end') {
-          if (rest[0] !== count) throw new Error(`its end line counts ${String(rest[0])} entries, it holds ${count}`)
-          ended = true
-        } else if (kind === 'm') {
-          const [digest, mediaType, body] = rest
-          if (typeof mediaType !== 'string') throw new Error('a manifest entry has no media type')
-          const bytes = bytesOf(body)
-          this.manifests.set(checked(digest, bytes), { mediaType, body: bytes })
-          count++
-        } else if (kind === 'b') {
-          const [digest, body] = rest
-          const bytes = bytesOf(body)
-          this.blobs.set(checked(digest, bytes), bytes)
-          count++
-        } else {
-          throw new Error(`line ${count + 2} is not an entry`)
-        }
-      }
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') throw error
-      if (typeof code === 'string' && code.startsWith('Z_')) {
-        throw new Error(`it is not a complete gzip-compressed cache (truncated or corrupt?): ${(error as Error).message}`)
-      }
-      throw error
+    for await (const entry of fileEntries(this.path, this.registry)) {
+      count++
+      if (entry.kind === 'm') this.manifests.set(entry.digest, { mediaType: entry.mediaType, body: entry.body })
+      else this.configs.set(entry.digest, createdOfConfig(entry.body, new URL(`v2/-/blobs/${entry.digest}`, this.registry)) ?? null)
     }
-    if (!header) throw new Error('it is empty')
-    if (!ended) throw new Error('it has no end line (truncated?)')
     this.stats.loaded = count
   }
 
@@ -176,58 +253,73 @@ export class DigestCache {
 
   manifest(digest: string): ManifestEntry | undefined {
     const entry = this.manifests.get(digest)
-    if (entry) this.usedManifests.add(digest)
+    if (entry) this.used.add(digest)
     return entry
   }
 
-  /** A manifest this run read and verified (getManifest hashes every body). */
+  /** A config's `created` from the file: undefined when the file does not have it, null when the config has none. */
+  created(digest: string): number | null | undefined {
+    const created = this.configs.get(digest)
+    if (created !== undefined) this.used.add(digest)
+    return created
+  }
+
+  /** A manifest this run read and verified (getManifest hashes every body): into the next file, not kept. */
   rememberManifest(got: ManifestResponse): void {
-    this.manifests.set(got.digest, { mediaType: got.mediaType, body: got.body })
-    this.usedManifests.add(got.digest)
+    this.add(got.digest, () => JSON.stringify(['m', got.digest, got.mediaType, stored(got.body)]))
   }
 
-  blob(digest: string): Buffer | undefined {
-    const body = this.blobs.get(digest)
-    if (body) this.usedBlobs.add(digest)
-    return body
-  }
-
+  /** A config this run read and verified: into the next file, not kept. */
   rememberBlob(digest: string, body: Buffer): void {
-    this.blobs.set(digest, body)
-    this.usedBlobs.add(digest)
+    this.add(digest, () => JSON.stringify(['b', digest, stored(body)]))
   }
 
-  /** Writes what this run used, atomically: a temporary file next to the target, then a rename. Streamed, as read. */
-  async save(path: string, now: number): Promise<void> {
-    const manifests = this.manifests
-    const blobs = this.blobs
-    const usedManifests = this.usedManifests
-    const usedBlobs = this.usedBlobs
-    const header: CacheHeader = { format: FORMAT, version: VERSION, registry: this.registry, writtenAt: new Date(now).toISOString() }
-    function* lines(): Generator<string> {
-      yield `${JSON.stringify(header)}\n`
-      for (const d of usedManifests) {
-        const entry = manifests.get(d)!
-        yield `${JSON.stringify(['m', d, entry.mediaType, stored(entry.body)])}\n`
-      }
-      for (const d of usedBlobs) yield `${JSON.stringify(['b', d, stored(blobs.get(d)!)])}\n`
-      yield `${JSON.stringify(['end', usedManifests.size + usedBlobs.size])}\n`
+  private add(digest: string, line: () => string): void {
+    if (this.ended || this.written.has(digest)) return
+    this.written.add(digest)
+    this.open().add(line())
+  }
+
+  private open(): CacheWriter {
+    const header: CacheHeader = {
+      format: FORMAT, version: VERSION, registry: this.registry, writtenAt: new Date(this.now()).toISOString(),
     }
-    await mkdir(dirname(path), { recursive: true })
-    const temporary = `${path}.${process.pid}.tmp`
+    return (this.writer ??= new CacheWriter(this.path, header))
+  }
+
+  /**
+   * Completes the next file: what this run read is in it already; what it used of the old file is copied from there,
+   * each entry checked against its digest again (the file may have changed since it was loaded). Then the temporary
+   * file is renamed over the old one.
+   */
+  async save(): Promise<void> {
+    const writer = this.open()
+    this.ended = true
     try {
-      await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temporary))
-      await rename(temporary, path)
+      if (this.used.size > 0) {
+        for await (const entry of fileEntries(this.path, this.registry)) {
+          if (!this.used.has(entry.digest) || this.written.has(entry.digest)) continue
+          this.written.add(entry.digest)
+          if (!writer.add(entry.line)) await writer.drained()
+        }
+      }
+      await writer.finish()
     } catch (error) {
-      await rm(temporary, { force: true })
+      await writer.discard()
       throw error
     }
-    this.stats.written = usedManifests.size + usedBlobs.size
+    this.stats.written = writer.count
+  }
+
+  /** Leaves the old file as it is and removes the unfinished next one (a run cut short). */
+  async discard(): Promise<void> {
+    this.ended = true
+    await this.writer?.discard()
   }
 }
 
 /** What the inventory reads from the registry: the client's read calls, or the same through the cache. */
-export type InventoryReads = Pick<RegistryClient, 'ping' | 'catalog' | 'tags' | 'getManifest' | 'getJsonBlob'>
+export type InventoryReads = Pick<RegistryClient, 'ping' | 'catalog' | 'tags' | 'getManifest' | 'configCreated'>
 
 /**
  * The inventory's reads through the cache. Never for apply's re-check: that one must GET every tag and hash the body.
@@ -272,13 +364,15 @@ export class CachedReads implements InventoryReads {
     return got
   }
 
-  async getJsonBlob(name: string, digest: string): Promise<unknown> {
-    let body = this.cache.blob(digest)
-    if (body) this.cache.stats.blobHits++
-    else {
-      body = await this.client.getBlob(name, digest)
-      this.cache.rememberBlob(digest, body)
+  async configCreated(name: string, digest: string): Promise<number | undefined> {
+    const known = this.cache.created(digest)
+    if (known !== undefined) {
+      this.cache.stats.blobHits++
+      return known ?? undefined
     }
-    return parseJsonBlob(body, new URL(`v2/${name}/blobs/${digest}`, this.client.base))
+    const body = await this.client.getBlob(name, digest)
+    const created = createdOfConfig(body, new URL(`v2/${name}/blobs/${digest}`, this.client.base))
+    this.cache.rememberBlob(digest, body)
+    return created
   }
 }

@@ -42,7 +42,7 @@ export class ConfigDates {
     if (this.known.has(configDigest)) return this.known.get(configDigest)
     let fetching = this.pending.get(configDigest)
     if (!fetching) {
-      fetching = this.client.getJsonBlob(repository, configDigest).then(createdFromConfig)
+      fetching = this.client.configCreated(repository, configDigest)
       this.pending.set(configDigest, fetching)
     }
     try {
@@ -54,14 +54,6 @@ export class ConfigDates {
       if (this.pending.get(configDigest) === fetching) this.pending.delete(configDigest)
     }
   }
-}
-
-/** The config's `created` as epoch ms; undefined when missing or unreadable. */
-export function createdFromConfig(config: unknown): number | undefined {
-  const created = (config as { created?: unknown } | null)?.created
-  if (typeof created !== 'string') return undefined
-  const ms = Date.parse(created)
-  return Number.isNaN(ms) ? undefined : ms
 }
 
 export interface ReadOptions {

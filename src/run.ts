@@ -41,9 +41,10 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
   if (origin?.kind === 'none') log.debug(`No credentials for the registry; looked in ${origin.looked.join(', ')}`)
   const client = new RegistryClient({ ...settings, now: io.now, ...(io.sleep ? { sleep: io.sleep } : {}) })
   const clock = new PhaseClock()
+  let cache: DigestCache | undefined
   try {
     await checkPlanFileWritable(settings.planFile) // fail early on an unwritable path, before anything is deleted
-    const cache = settings.cacheFile && settings.prune ? await DigestCache.load(settings.cacheFile, settings.registry, log) : undefined
+    cache = settings.cacheFile && settings.prune ? await DigestCache.load(settings.cacheFile, settings.registry, log, io.now) : undefined
     // Only the inventory reads through the cache: apply's re-check always GETs and hashes what tags point at now.
     const reads: InventoryReads = cache ? new CachedReads(client, cache) : client
     const start = { ...client.stats }
@@ -68,7 +69,7 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
       if (settings.prune && !settings.dryRun) await io.confirm?.(planned.planned) // throws when declined: nothing deleted yet
       await carryOut(result, { client, shell, sizes: planned.sizes, io, clock })
       // Not on the way out after a signal: the grace period is for the record, not for the next run's speed-up.
-      if (cache && settings.cacheFile && !io.signal?.aborted) await saveCache(cache, settings.cacheFile, io, result.warnings)
+      if (cache && !io.signal?.aborted) await saveCache(cache, io, result.warnings)
     }
     result.requests = { ...client.stats }
     result.phases = {
@@ -87,6 +88,8 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
     await writePlanFile(result)
     return result
   } finally {
+    // A run cut short, or one that failed before saving, leaves the old file as it was.
+    await cache?.discard()
     // A run cut short does not wait for requests it no longer needs.
     if (io.signal?.aborted) void client.close()
     else await Promise.allSettled([client.close(), shell?.close()])
@@ -104,11 +107,11 @@ interface Parts {
 
 /** Deletions, then GC; every failure becomes one of the run's failures, so the record is still written. */
 /** A cache that cannot be written costs the next run time, not this run its result: a warning. */
-async function saveCache(cache: DigestCache, file: string, io: Io, warnings: string[]): Promise<void> {
+async function saveCache(cache: DigestCache, io: Io, warnings: string[]): Promise<void> {
   try {
-    await cache.save(file, io.now())
+    await cache.save()
   } catch (error) {
-    const message = `cache-file ${file} could not be written: ${(error as Error).message}`
+    const message = `cache-file ${cache.path} could not be written: ${(error as Error).message}`
     io.log.warning(message)
     warnings.push(message)
   }

@@ -15,7 +15,7 @@ import {
   scrubUrl,
 } from './errors.js'
 import { Limiter } from './limit.js'
-import { isDigest } from './manifest.js'
+import { createdFromConfig, isDigest } from './manifest.js'
 import { MANIFEST_ACCEPT } from './media-types.js'
 import type { CredentialOrigin } from '../types.js'
 
@@ -230,9 +230,9 @@ export class RegistryClient {
     return answer.body
   }
 
-  /** GETs a small JSON blob (an image config), verified against its digest. */
-  async getJsonBlob(name: string, digest: string): Promise<unknown> {
-    return parseJsonBlob(await this.getBlob(name, digest), this.url(`v2/${repo(name)}/blobs/${digest}`))
+  /** An image config's `created` as epoch ms (undefined when it has none): all the inventory reads of a config. */
+  async configCreated(name: string, digest: string): Promise<number | undefined> {
+    return createdOfConfig(await this.getBlob(name, digest), this.url(`v2/${repo(name)}/blobs/${digest}`))
   }
 
   /** DELETE by digest: 'deleted' (202), or 'gone' when the registry no longer has it (404). */
@@ -622,13 +622,15 @@ const NOT_THE_REGISTRY =
 const invalid = (url: URL, code: string, detail: string): RegistryError =>
   new RegistryError({ method: 'GET', url: scrubUrl(url), status: 200, code, detail })
 
-/** A blob's bytes as JSON; `url` names it in the error. */
-export function parseJsonBlob(body: Buffer, url: URL): unknown {
+/** An image config's `created` as epoch ms, from its verified body; `url` names the blob when it is not JSON. */
+export function createdOfConfig(body: Buffer, url: URL): number | undefined {
+  let config: unknown
   try {
-    return JSON.parse(body.toString('utf8')) as unknown
+    config = JSON.parse(body.toString('utf8'))
   } catch {
     throw invalid(url, 'INVALID_JSON', 'the blob is not JSON')
   }
+  return createdFromConfig(config)
 }
 
 /** The list under `key` of a JSON page (null or absent = empty). */

@@ -8,6 +8,14 @@ const SHA256 = /^sha256:[a-f0-9]{64}$/
 export const isDigest = (value: unknown): value is string =>
   typeof value === 'string' && DIGEST.test(value) && (!value.startsWith('sha256:') || SHA256.test(value))
 
+/** An image config's `created` as epoch ms; undefined when missing or unreadable. */
+export function createdFromConfig(config: unknown): number | undefined {
+  const created = (config as { created?: unknown } | null)?.created
+  if (typeof created !== 'string') return undefined
+  const ms = Date.parse(created)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
 export interface ParsedManifest {
   manifest: Manifest
   /** image: the config descriptor's media type, to tell image configs from artifact configs. */

@@ -70,8 +70,7 @@ describe('reading', () => {
 
   it('reads a config blob, verified against its digest', async () => {
     const c = client(reg.url)
-    const config = (await c.getJsonBlob('team/app', oci.config.digest)) as { created: string }
-    expect(config.created).toBe('2024-05-06T07:08:09Z')
+    expect(await c.configCreated('team/app', oci.config.digest)).toBe(Date.parse('2024-05-06T07:08:09Z'))
     expect(c.stats.blob).toBe(1)
     await c.close()
   })
