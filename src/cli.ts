@@ -2,6 +2,7 @@
 // Entry point of the CLI bundle (dist/cli/index.js, the package's `registry-prune` bin). The shim must come first:
 // see src/shim.ts.
 import './shim.js'
+import './heap.js'
 import { cliMain } from './cli/main.js'
 import { interruptOnSignals } from './interrupt.js'
 
