@@ -324,7 +324,8 @@ describe('SSH connection checks', () => {
     const lines: string[] = []
     await withShell(settings(reg), testLog(), async (shell) => {
       const result = await shell.run("printf 'a\\nb\\n'; echo c >&2; printf 'no newline'", (s, l) => lines.push(`${s}:${l}`))
-      expect(result).toEqual({ code: 0, stdout: 'a\nb\nno newline', stderr: 'c\n' })
+      // Lines that went to onLine come back as lines (the last 100 of each stream), joined by newlines.
+      expect(result).toEqual({ code: 0, stdout: 'a\nb\nno newline', stderr: 'c' })
     })
     expect(lines.filter((l) => l.startsWith('stdout'))).toEqual(['stdout:a', 'stdout:b', 'stdout:no newline'])
     expect(lines).toContain('stderr:c')
