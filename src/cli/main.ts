@@ -1,12 +1,12 @@
 // The command-line front door: flags and environment -> settings -> run -> a report on stdout. Returns the exit code:
 // 0 success, 1 failure (including a run that finished with problems), 2 bad input (nothing was sent), 3 declined at
 // the confirmation question (nothing was deleted).
-import { readFileSync } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
+import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { InputError, parseSettings } from '../inputs.js'
 import { EXIT_ON_SIGNAL } from '../interrupt.js'
 import { redactingLogger, redactor, secretsOf } from '../redact.js'
-import { writeJson } from '../report/json.js'
 import { toMarkdown } from '../report/markdown.js'
 import { outputs } from '../report/outcome.js'
 import { resultLine, toText } from '../report/text.js'
@@ -106,7 +106,7 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
   logger.close()
   const finishedAt = now()
 
-  if (args.json) await writeJson(result, stdout, redact)
+  if (args.json) await printPlanFile(result.settings.planFile, stdout, redact)
   else if (args.quiet) stdout.write(`${redact(resultLine(result, { finishedAt }))}\n`)
   else stdout.write(redact(toText(result, { finishedAt, paint: palette(colorEnabled(env, stdout as { isTTY?: boolean })) })))
   try {
@@ -129,4 +129,20 @@ function whereSet(input: string): string {
   if (SECRET_INPUTS.some((i) => i.name === input)) return `environment variable ${envName(input)}`
   const file = input === 'rules' ? ', --rules-file' : ''
   return `flag --${input}${file} or environment variable ${envName(input)}`
+}
+
+/**
+ * --json prints the plan file the run has just written (the same document: DECISIONS 12), not a second serialisation
+ * of the run. Through the CLI's redactor too, a piece of whole lines at a time: the file is indented JSON, so no string
+ * in it spans two lines, and no secret is split.
+ */
+async function printPlanFile(path: string, out: Writable, redact: (text: string) => string): Promise<void> {
+  let rest = ''
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+    const text = rest + (chunk as string)
+    const end = text.lastIndexOf('\n') + 1
+    rest = text.slice(end)
+    if (end > 0 && !out.write(redact(text.slice(0, end)))) await once(out, 'drain')
+  }
+  if (rest) out.write(redact(rest))
 }
