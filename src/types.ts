@@ -303,7 +303,7 @@ export interface CacheStats {
   loaded: number
   manifestHits: number
   blobHits: number
-  /** Entries written at the end of the run. */
+  /** Entries in the file this run wrote: what it read, and what it used of the old file. */
   written: number
 }
 
