@@ -68901,6 +68901,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:crypto"
@@ -81395,12 +81397,6 @@ function checkSsh(gc) {
 
 // EXTERNAL MODULE: ./src/interrupt.ts
 var interrupt = __nccwpck_require__(8476);
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-;// CONCATENATED MODULE: ./src/version.ts
-// Kept equal to package.json's version by a test; a constant keeps the bundles free of a JSON import.
-const VERSION = '0.1.0';
-
 ;// CONCATENATED MODULE: ./src/report/format.ts
 /** IEC units (KiB, MiB, GiB): `219.3 KiB`, `512 B`. */
 function formatBytes(bytes) {
@@ -81649,99 +81645,6 @@ const formatCountKept = (n) => `${n.toLocaleString('en-US')} kept`;
 /** The headline as one plain line: `219.3 KiB (224,592 bytes) would be freed (estimate ...) · 4 images ... · 1.2 s`. */
 function headlineText(h) {
     return [`${h.bytes} (${h.qualifier})`, ...h.facts].join(' · ');
-}
-
-;// CONCATENATED MODULE: ./src/report/json.ts
-// The one machine-readable format (DECISIONS 12): the plan file, the CLI's --json and the GitLab plan artifact.
-// It is written in pieces, one repository at a time: for 100,000 tags the whole text is tens of megabytes, and
-// building it (and the object tree behind it) at once would double the run's peak memory.
-
-
-
-
-/** The settings as they were used, with every secret removed. */
-function publicSettings(s) {
-    const { password: _password, caCert, gc, ...rest } = s;
-    const { sshPrivateKey: _key, sshPassphrase: _passphrase, ...publicGc } = gc;
-    return { ...rest, caCert: caCert ? '(set)' : undefined, gc: publicGc };
-}
-function repositoryJson({ plan, manifests, untags, error }) {
-    return {
-        name: plan.name,
-        rule: plan.rule,
-        order: plan.order,
-        ageFrom: plan.ageFrom ?? 'created',
-        skipped: plan.skipped,
-        error,
-        notes: plan.notes,
-        images: manifests.map(({ manifest: m, outcome, note }) => ({
-            digest: m.digest,
-            tags: m.tags,
-            role: m.role,
-            kind: m.kind,
-            mediaType: m.mediaType,
-            size: m.size,
-            created: m.created === undefined ? undefined : new Date(m.created).toISOString(),
-            pushed: m.pushed === undefined ? undefined : new Date(m.pushed).toISOString(),
-            parent: m.parent,
-            decision: m.decision,
-            reason: m.reason,
-            outcome,
-            outcomeNote: note,
-        })),
-        untags: untags.map(({ untag, outcome, note }) => ({ ...untag, outcome, outcomeNote: note })),
-    };
-}
-const PLACEHOLDER = '\u0000repositories\u0000';
-/**
- * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
- * around the repositories first, then each repository, indented into its place. Every piece passes through the
- * run's redactor (a hook's command or its stderr in `failures` can hold a secret), and through `redact` on top.
- * A piece never splits a string, so no secret is split across two.
- */
-function* jsonPieces(result, redact = (text) => text) {
-    // Each secret as it is and as JSON escapes it: a password with a quote in it is `pa\"ss` in the text.
-    const secrets = secretsOf(result.settings);
-    const own = redactor([...secrets, ...secrets.map((s) => JSON.stringify(s).slice(1, -1))]);
-    const mask = (text) => redact(own(text));
-    const repos = outcomes(result);
-    const document = {
-        schemaVersion: 1,
-        tool: { name: 'registry-prune', version: VERSION },
-        startedAt: new Date(result.startedAt).toISOString(),
-        dryRun: result.settings.dryRun,
-        settings: publicSettings(result.settings),
-        totals: totals(result, repos),
-        requests: result.requests,
-        phases: result.phases,
-        cache: result.cache,
-        repositories: PLACEHOLDER,
-        untaggedListing: result.untaggedListing ?? null,
-        gc: result.gc ?? null,
-        failures: result.failures,
-        warnings: result.warnings,
-    };
-    const [before, after] = JSON.stringify(document, null, 2).split(JSON.stringify(PLACEHOLDER));
-    if (repos.length === 0) {
-        yield mask(`${before}[]${after}\n`);
-        return;
-    }
-    yield mask(`${before}[`);
-    for (const [i, repo] of repos.entries()) {
-        const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ');
-        yield mask(`${i === 0 ? '' : ','}\n    ${text}`);
-    }
-    yield mask(`\n  ]${after}\n`);
-}
-/**
- * Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. Always redacted with the
- * run's secrets; `redact` adds a front door's own (e.g. the CLI's raw secret variables) on the text.
- */
-async function writeJson(result, out, redact = (text) => text) {
-    for (const piece of jsonPieces(result, redact)) {
-        if (!out.write(piece))
-            await (0,external_node_events_.once)(out, 'drain');
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -83613,7 +83516,7 @@ function parseRetryAfter(value, now) {
 
 
 const FORMAT = 'registry-prune-cache';
-const cache_VERSION = 1;
+const VERSION = 1;
 const hashOf = (digest, body) => {
     const algorithm = digest.split(':')[0];
     if (algorithm !== 'sha256' && algorithm !== 'sha512')
@@ -83675,8 +83578,8 @@ async function* fileEntries(path, registry) {
             }
             if (!header) {
                 header = entry;
-                if (header?.format !== FORMAT || header.version !== cache_VERSION) {
-                    throw new Error(`it is not a ${FORMAT} file of version ${cache_VERSION}`);
+                if (header?.format !== FORMAT || header.version !== VERSION) {
+                    throw new Error(`it is not a ${FORMAT} file of version ${VERSION}`);
                 }
                 if (header.registry !== registry) {
                     throw new Error(`it was written for ${JSON.stringify(header.registry)}, not for ${registry}`);
@@ -83854,7 +83757,7 @@ class DigestCache {
     }
     open() {
         const header = {
-            format: FORMAT, version: cache_VERSION, registry: this.registry, writtenAt: new Date(this.now()).toISOString(),
+            format: FORMAT, version: VERSION, registry: this.registry, writtenAt: new Date(this.now()).toISOString(),
         };
         return (this.writer ??= new CacheWriter(this.path, header));
     }
@@ -85468,6 +85371,103 @@ function pushTimes(repo, times) {
     return pushed;
 }
 
+;// CONCATENATED MODULE: ./src/version.ts
+// Kept equal to package.json's version by a test; a constant keeps the bundles free of a JSON import.
+const version_VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/report/json.ts
+// The one machine-readable format (DECISIONS 12): the plan file, the CLI's --json and the GitLab plan artifact.
+// It is written in pieces, one repository at a time: for 100,000 tags the whole text is tens of megabytes, and
+// building it (and the object tree behind it) at once would double the run's peak memory.
+
+
+
+
+/** The settings as they were used, with every secret removed. */
+function publicSettings(s) {
+    const { password: _password, caCert, gc, ...rest } = s;
+    const { sshPrivateKey: _key, sshPassphrase: _passphrase, ...publicGc } = gc;
+    return { ...rest, caCert: caCert ? '(set)' : undefined, gc: publicGc };
+}
+function repositoryJson({ plan, manifests, untags, error }) {
+    return {
+        name: plan.name,
+        rule: plan.rule,
+        order: plan.order,
+        ageFrom: plan.ageFrom ?? 'created',
+        skipped: plan.skipped,
+        error,
+        notes: plan.notes,
+        images: manifests.map(({ manifest: m, outcome, note }) => ({
+            digest: m.digest,
+            tags: m.tags,
+            role: m.role,
+            kind: m.kind,
+            mediaType: m.mediaType,
+            size: m.size,
+            created: m.created === undefined ? undefined : new Date(m.created).toISOString(),
+            pushed: m.pushed === undefined ? undefined : new Date(m.pushed).toISOString(),
+            parent: m.parent,
+            decision: m.decision,
+            reason: m.reason,
+            outcome,
+            outcomeNote: note,
+        })),
+        untags: untags.map(({ untag, outcome, note }) => ({ ...untag, outcome, outcomeNote: note })),
+    };
+}
+const PLACEHOLDER = '\u0000repositories\u0000';
+/**
+ * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
+ * around the repositories first, then each repository, indented into its place. Every piece passes through the
+ * run's redactor (a hook's command or its stderr in `failures` can hold a secret), and through `redact` on top.
+ * A piece never splits a string, so no secret is split across two.
+ */
+function* jsonPieces(result, redact = (text) => text) {
+    // Each secret as it is and as JSON escapes it: a password with a quote in it is `pa\"ss` in the text.
+    const secrets = secretsOf(result.settings);
+    const own = redactor([...secrets, ...secrets.map((s) => JSON.stringify(s).slice(1, -1))]);
+    const mask = (text) => redact(own(text));
+    const repos = outcomes(result);
+    const document = {
+        schemaVersion: 1,
+        tool: { name: 'registry-prune', version: version_VERSION },
+        startedAt: new Date(result.startedAt).toISOString(),
+        dryRun: result.settings.dryRun,
+        settings: publicSettings(result.settings),
+        totals: totals(result, repos),
+        requests: result.requests,
+        phases: result.phases,
+        cache: result.cache,
+        repositories: PLACEHOLDER,
+        untaggedListing: result.untaggedListing ?? null,
+        gc: result.gc ?? null,
+        failures: result.failures,
+        warnings: result.warnings,
+    };
+    const [before, after] = JSON.stringify(document, null, 2).split(JSON.stringify(PLACEHOLDER));
+    if (repos.length === 0) {
+        yield mask(`${before}[]${after}\n`);
+        return;
+    }
+    yield mask(`${before}[`);
+    for (const [i, repo] of repos.entries()) {
+        const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ');
+        yield mask(`${i === 0 ? '' : ','}\n    ${text}`);
+    }
+    yield mask(`\n  ]${after}\n`);
+}
+/**
+ * Writes the JSON to a stream piece by piece, waiting when the stream's buffer is full. Always redacted with the
+ * run's secrets; `redact` adds a front door's own (e.g. the CLI's raw secret variables) on the text.
+ */
+async function writeJson(result, out, redact = (text) => text) {
+    for (const piece of jsonPieces(result, redact)) {
+        if (!out.write(piece))
+            await (0,external_node_events_.once)(out, 'drain');
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/gc/untagged-listing.ts
 // Untagged manifests as the collector sees them (issue 14): `garbage-collect --dry-run --delete-untagged` reads the
 // storage through the registry's own configuration, so it works on every storage driver (s3, gcs, azure, a volume in
@@ -86453,11 +86453,11 @@ async function cliMain(argv, io) {
     try {
         args = parseCliArgs(argv);
         if (args.help) {
-            stdout.write(helpText(VERSION));
+            stdout.write(helpText(version_VERSION));
             return EXIT.ok;
         }
         if (args.version) {
-            stdout.write(`${VERSION}\n`);
+            stdout.write(`${version_VERSION}\n`);
             return EXIT.ok;
         }
         addRulesFile(args, (path) => (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
@@ -86516,7 +86516,7 @@ async function cliMain(argv, io) {
     logger.close();
     const finishedAt = now();
     if (args.json)
-        await writeJson(result, stdout, redact);
+        await printPlanFile(result.settings.planFile, stdout, redact);
     else if (args.quiet)
         stdout.write(`${redact(resultLine(result, { finishedAt }))}\n`);
     else
@@ -86544,6 +86544,23 @@ function whereSet(input) {
         return `environment variable ${envName(input)}`;
     const file = input === 'rules' ? ', --rules-file' : '';
     return `flag --${input}${file} or environment variable ${envName(input)}`;
+}
+/**
+ * --json prints the plan file the run has just written (the same document: DECISIONS 12), not a second serialisation
+ * of the run. Through the CLI's redactor too, a piece of whole lines at a time: the file is indented JSON, so no string
+ * in it spans two lines, and no secret is split.
+ */
+async function printPlanFile(path, out, redact) {
+    let rest = '';
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+        const text = rest + chunk;
+        const end = text.lastIndexOf('\n') + 1;
+        rest = text.slice(end);
+        if (end > 0 && !out.write(redact(text.slice(0, end))))
+            await (0,external_node_events_.once)(out, 'drain');
+    }
+    if (rest)
+        out.write(redact(rest));
 }
 
 
