@@ -19,7 +19,7 @@ import { dirname } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { createGunzip, createGzip, type Gzip } from 'node:zlib'
 import { createdOfConfig, type ManifestResponse, type RegistryClient } from './registry/client.js'
-import { isDigest } from './registry/manifest.js'
+import { createdFromConfig, isDigest } from './registry/manifest.js'
 import type { CacheStats, Logger } from './types.js'
 
 const FORMAT = 'registry-prune-cache'
@@ -241,7 +241,7 @@ export class DigestCache {
     for await (const entry of fileEntries(this.path, this.registry)) {
       count++
       if (entry.kind === 'm') this.manifests.set(entry.digest, { mediaType: entry.mediaType, body: entry.body })
-      else this.configs.set(entry.digest, createdOfConfig(entry.body, new URL(`v2/-/blobs/${entry.digest}`, this.registry)) ?? null)
+      else this.configs.set(entry.digest, configDate(entry.body, entry.digest))
     }
     this.stats.loaded = count
   }
@@ -316,6 +316,17 @@ export class DigestCache {
     this.ended = true
     await this.writer?.discard()
   }
+}
+
+/** A config's `created` from its verified body (null: none); a config that is not JSON makes the file untrusted. */
+function configDate(body: Buffer, digest: string): number | null {
+  let config: unknown
+  try {
+    config = JSON.parse(body.toString('utf8'))
+  } catch {
+    throw new Error(`the config ${digest} in it is not JSON`)
+  }
+  return createdFromConfig(config) ?? null
 }
 
 /** What the inventory reads from the registry: the client's read calls, or the same through the cache. */
