@@ -1,6 +1,6 @@
 // Issue 11: shapes real registries and real users produce, on which the tool used to fail open. Each case runs the
 // whole run() against the real registry (a proxy only where the registry itself cannot answer so).
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -221,7 +221,8 @@ describe('fail closed on real shapes (issue 11)', () => {
     const cwd = await mkdtemp(join(tmpdir(), 'registry-prune-sigterm-'))
     const child = spawn(
       process.execPath,
-      [CLI_ENTRY, '--registry', slowed.url, '--repositories', 'app', '--keep-count', '2', '--keep-tags', ''],
+      // With a cache file too: a run cut short must not leave a half-written one (nor its temporary file).
+      [CLI_ENTRY, '--registry', slowed.url, '--repositories', 'app', '--keep-count', '2', '--keep-tags', '', '--cache-file', 'prune.cache'],
       { cwd, env: cleanEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let stderr = ''
@@ -243,6 +244,7 @@ describe('fail closed on real shapes (issue 11)', () => {
     expect(gone.length).toBeLessThan(10)
     expect(images.filter((i) => i.outcome === 'not attempted').length).toBe(10 - gone.length)
     expect(stderr).toMatch(/SIGTERM received: starting no new deletion/)
+    expect((await readdir(cwd)).filter((f) => f.includes('prune.cache'))).toEqual([])
   })
 
   it('a cancelled GitHub job (SIGINT, then SIGTERM): the Action exits 130 with summary, outputs and plan file', async () => {
