@@ -83720,7 +83720,7 @@ class DigestCache {
             if (entry.kind === 'm')
                 this.manifests.set(entry.digest, { mediaType: entry.mediaType, body: entry.body });
             else
-                this.configs.set(entry.digest, createdOfConfig(entry.body, new URL(`v2/-/blobs/${entry.digest}`, this.registry)) ?? null);
+                this.configs.set(entry.digest, configDate(entry.body, entry.digest));
         }
         this.stats.loaded = count;
     }
@@ -83792,6 +83792,17 @@ class DigestCache {
         this.ended = true;
         await this.writer?.discard();
     }
+}
+/** A config's `created` from its verified body (null: none); a config that is not JSON makes the file untrusted. */
+function configDate(body, digest) {
+    let config;
+    try {
+        config = JSON.parse(body.toString('utf8'));
+    }
+    catch {
+        throw new Error(`the config ${digest} in it is not JSON`);
+    }
+    return createdFromConfig(config) ?? null;
 }
 /**
  * The inventory's reads through the cache. Never for apply's re-check: that one must GET every tag and hash the body.
