@@ -35,11 +35,6 @@ interface CacheHeader {
   writtenAt: string
 }
 
-interface ManifestEntry {
-  mediaType: string
-  body: Buffer
-}
-
 /** One verified entry of a cache file, with its line as written (copied as it is into the next file). */
 type FileEntry = { line: string; digest: string } & (
   | { kind: 'm'; mediaType: string; body: Buffer }
@@ -195,15 +190,63 @@ class CacheWriter {
   }
 }
 
+/**
+ * Bodies kept back to back in large chunks: one 1 MiB buffer holds about 1,800 manifests, where a buffer per body
+ * costs its own object and pins a pooled slab shared with bodies that were thrown away.
+ */
+class BodyArena {
+  private static readonly CHUNK = 1 << 20
+  private readonly chunks: Buffer[] = []
+  private used = BodyArena.CHUNK
+
+  /** Copies `body` in; returns where it is, for `at`. */
+  put(body: Buffer): { chunk: number; offset: number } {
+    if (body.length > BodyArena.CHUNK - this.used) {
+      this.chunks.push(Buffer.allocUnsafeSlow(Math.max(BodyArena.CHUNK, body.length)))
+      this.used = 0
+    }
+    const chunk = this.chunks.length - 1
+    const offset = this.used
+    body.copy(this.chunks[chunk]!, offset)
+    this.used += body.length
+    return { chunk, offset }
+  }
+
+  /** A view of a body put in (not a copy: nothing writes into it). */
+  at(chunk: number, offset: number, length: number): Buffer {
+    return this.chunks[chunk]!.subarray(offset, offset + length)
+  }
+
+  clear(): void {
+    this.chunks.length = 0
+    this.used = BodyArena.CHUNK
+  }
+}
+
+/** Per entry of the file: used by this run (copy it into the next file), already in the next file. */
+const USED = 1
+const WRITTEN = 2
+
 /** Digest -> what it names, for manifests and config blobs; what this run used is what it writes back. */
 export class DigestCache {
   readonly stats: CacheStats = { loaded: 0, manifestHits: 0, blobHits: 0, written: 0 }
-  /** From the file: manifest bodies (the inventory parses them), and configs' `created` (null: none). */
-  private readonly manifests = new Map<string, ManifestEntry>()
-  private readonly configs = new Map<string, number | null>()
-  /** Digests of the file this run used: copied into the next file when the run ends, so unused entries age out. */
-  private readonly used = new Set<string>()
-  /** Digests already in the next file. */
+  /**
+   * What the file gave, one slot per digest, in columns (a warm run at 100,000 tags loads 150,000 entries): a
+   * manifest's body (the inventory parses it) and media type, a config's `created` (NaN: none), and the slot's flags.
+   * Digests a run meets are compared with these keys, never kept again.
+   */
+  private readonly slots = new Map<string, number>()
+  private readonly flags: number[] = []
+  /** Manifests: the index of the media type in `mediaTypes`; configs: -1. */
+  private readonly mediaType: number[] = []
+  private readonly mediaTypes: string[] = []
+  private readonly mediaTypeIndex = new Map<string, number>()
+  /** Manifests: the body's chunk, offset and length in `bodies`; configs: `created` in `offset`. */
+  private readonly chunk: number[] = []
+  private readonly offset: number[] = []
+  private readonly length: number[] = []
+  private readonly bodies = new BodyArena()
+  /** Digests this run read that the file does not have, already in the next file. */
   private readonly written = new Set<string>()
   private writer: CacheWriter | undefined
   private ended = false
@@ -224,9 +267,7 @@ export class DigestCache {
       await cache.fill()
       log.info(`cache-file ${path}: ${cache.stats.loaded} manifests and configs, each checked against its digest`)
     } catch (error) {
-      cache.manifests.clear()
-      cache.configs.clear()
-      cache.stats.loaded = 0
+      cache.clear()
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         log.info(`cache-file ${path} does not exist yet: this run reads everything and writes it.`)
       } else {
@@ -240,10 +281,34 @@ export class DigestCache {
     let count = 0
     for await (const entry of fileEntries(this.path, this.registry)) {
       count++
-      if (entry.kind === 'm') this.manifests.set(entry.digest, { mediaType: entry.mediaType, body: entry.body })
-      else this.configs.set(entry.digest, configDate(entry.body, entry.digest))
+      if (this.slots.has(entry.digest)) continue
+      this.slots.set(entry.digest, this.flags.length)
+      this.flags.push(0)
+      if (entry.kind === 'm') {
+        const { chunk, offset } = this.bodies.put(entry.body)
+        let type = this.mediaTypeIndex.get(entry.mediaType)
+        if (type === undefined) this.mediaTypeIndex.set(entry.mediaType, (type = this.mediaTypes.push(entry.mediaType) - 1))
+        this.mediaType.push(type)
+        this.chunk.push(chunk)
+        this.offset.push(offset)
+        this.length.push(entry.body.length)
+      } else {
+        this.mediaType.push(-1)
+        this.chunk.push(-1)
+        this.offset.push(configDate(entry.body, entry.digest) ?? NaN)
+        this.length.push(-1)
+      }
     }
     this.stats.loaded = count
+  }
+
+  private clear(): void {
+    this.slots.clear()
+    for (const column of [this.flags, this.mediaType, this.chunk, this.offset, this.length]) column.length = 0
+    this.mediaTypes.length = 0
+    this.mediaTypeIndex.clear()
+    this.bodies.clear()
+    this.stats.loaded = 0
   }
 
   /** True when the file gave entries: then a tag is worth a HEAD first. */
@@ -251,17 +316,21 @@ export class DigestCache {
     return this.stats.loaded > 0
   }
 
-  manifest(digest: string): ManifestEntry | undefined {
-    const entry = this.manifests.get(digest)
-    if (entry) this.used.add(digest)
-    return entry
+  manifest(digest: string): { mediaType: string; body: Buffer } | undefined {
+    const slot = this.slots.get(digest)
+    const type = slot === undefined ? -1 : this.mediaType[slot]!
+    if (slot === undefined || type < 0) return undefined
+    this.flags[slot]! |= USED
+    return { mediaType: this.mediaTypes[type]!, body: this.bodies.at(this.chunk[slot]!, this.offset[slot]!, this.length[slot]!) }
   }
 
   /** A config's `created` from the file: undefined when the file does not have it, null when the config has none. */
   created(digest: string): number | null | undefined {
-    const created = this.configs.get(digest)
-    if (created !== undefined) this.used.add(digest)
-    return created
+    const slot = this.slots.get(digest)
+    if (slot === undefined || this.mediaType[slot]! >= 0) return undefined
+    this.flags[slot]! |= USED
+    const created = this.offset[slot]!
+    return Number.isNaN(created) ? null : created
   }
 
   /** A manifest this run read and verified (getManifest hashes every body): into the next file, not kept. */
@@ -274,9 +343,21 @@ export class DigestCache {
     this.add(digest, () => JSON.stringify(['b', digest, stored(body)]))
   }
 
+  /** Marks a digest as in the next file; false when it was already. */
+  private markWritten(digest: string): boolean {
+    const slot = this.slots.get(digest)
+    if (slot === undefined) {
+      if (this.written.has(digest)) return false
+      this.written.add(digest)
+      return true
+    }
+    if (this.flags[slot]! & WRITTEN) return false
+    this.flags[slot]! |= WRITTEN
+    return true
+  }
+
   private add(digest: string, line: () => string): void {
-    if (this.ended || this.written.has(digest)) return
-    this.written.add(digest)
+    if (this.ended || !this.markWritten(digest)) return
     this.open().add(line())
   }
 
@@ -296,10 +377,11 @@ export class DigestCache {
     const writer = this.open()
     this.ended = true
     try {
-      if (this.used.size > 0) {
+      if (this.flags.some((flags) => (flags & (USED | WRITTEN)) === USED)) {
         for await (const entry of fileEntries(this.path, this.registry)) {
-          if (!this.used.has(entry.digest) || this.written.has(entry.digest)) continue
-          this.written.add(entry.digest)
+          const slot = this.slots.get(entry.digest)
+          if (slot === undefined || (this.flags[slot]! & (USED | WRITTEN)) !== USED) continue
+          this.flags[slot]! |= WRITTEN
           if (!writer.add(entry.line)) await writer.drained()
         }
       }

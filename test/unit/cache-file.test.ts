@@ -79,6 +79,31 @@ describe('the cache file', () => {
     expect(third.created(c.digest)).toBe(Date.parse('2026-01-01T00:00:00Z'))
   })
 
+  it('gives back every body byte for byte, small and larger than the store\'s 1 MiB chunks, and a config without created', async () => {
+    const cache = await DigestCache.load(file, REGISTRY, linesLogger())
+    const small = Array.from({ length: 3000 }, (_, i) => manifest(digestOf(Buffer.from(`config ${i}`))))
+    const big = (fill: string, bytes: number) => {
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, annotations: { pad: fill.repeat(bytes) } }))
+      return { digest: digestOf(body), mediaType: MANIFEST, body }
+    }
+    const all = [...small.slice(0, 1500), big('a', 3 << 20), ...small.slice(1500), big('b', 1 << 19)]
+    for (const m of all) cache.rememberManifest(m)
+    const undated = { ...config('x'), body: Buffer.from('{"architecture":"amd64"}') }
+    cache.rememberBlob(digestOf(undated.body), undated.body)
+    await cache.save()
+    const next = await DigestCache.load(file, REGISTRY, linesLogger())
+    expect(next.stats.loaded).toBe(all.length + 1)
+    for (const m of all) {
+      const got = next.manifest(m.digest)
+      expect(got?.mediaType).toBe(m.mediaType)
+      expect(got?.body.equals(m.body)).toBe(true)
+    }
+    expect(next.created(digestOf(undated.body))).toBeNull()
+    // A digest is a manifest or a config in the file, never answered as the other.
+    expect(next.created(all[0]!.digest)).toBeUndefined()
+    expect(next.manifest(digestOf(undated.body))).toBeUndefined()
+  })
+
   it('does not copy an entry changed since it was loaded: the save fails and the old file stays as it is', async () => {
     const { a } = await firstRun()
     const next = await DigestCache.load(file, REGISTRY, linesLogger())
