@@ -8,14 +8,15 @@
 // the HEAD is believed only when its length and media type match the verified body. Apply re-checks every tag with a
 // GET before deleting, whatever the cache said.
 //
-// Memory: a run holds what a digest needs once verified (a manifest's body, a config's `created`), not the config
-// bodies; what it reads goes straight to the new file, and what it used of the old file is copied from that file
-// (checked again) when the run ends.
-import { createHash } from 'node:crypto'
+// Memory: a run holds, per digest of the file, one slot in columns: a config's `created`, or where a manifest's body
+// is in a temporary file (read back and hashed again on a hit). What it reads goes straight to the new file, and what
+// it used of the old file is copied from that file (checked again) when the run ends.
+import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, rmSync, unlinkSync, writeSync, type WriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { createGunzip, createGzip, type Gzip } from 'node:zlib'
 import { createdOfConfig, type ManifestResponse, type RegistryClient } from './registry/client.js'
@@ -191,35 +192,71 @@ class CacheWriter {
 }
 
 /**
- * Bodies kept back to back in large chunks: one 1 MiB buffer holds about 1,800 manifests, where a buffer per body
- * costs its own object and pins a pooled slab shared with bodies that were thrown away.
+ * The manifest bodies of a loaded file, kept on disk for the run rather than in memory (at 100,000 tags, 75,000 bodies
+ * are 43 MB): written back to back when the file is loaded, read by offset on a hit. The file is unlinked as soon as it
+ * is open where the system allows it, so nothing is left behind even when the process is killed; elsewhere it is
+ * removed when the cache is done with it.
  */
-class BodyArena {
+class BodyFile {
   private static readonly CHUNK = 1 << 20
-  private readonly chunks: Buffer[] = []
-  private used = BodyArena.CHUNK
+  private fd: number | undefined
+  /** Set while the file still has a name to remove. */
+  private named: string | undefined
+  private written = 0
+  private pending: Buffer[] = []
+  private pendingBytes = 0
 
-  /** Copies `body` in; returns where it is, for `at`. */
-  put(body: Buffer): { chunk: number; offset: number } {
-    if (body.length > BodyArena.CHUNK - this.used) {
-      this.chunks.push(Buffer.allocUnsafeSlow(Math.max(BodyArena.CHUNK, body.length)))
-      this.used = 0
+  /** Appends `body`; returns its offset, for `at`. */
+  put(body: Buffer): number {
+    const offset = this.written + this.pendingBytes
+    this.pending.push(body)
+    this.pendingBytes += body.length
+    if (this.pendingBytes >= BodyFile.CHUNK) this.flush()
+    return offset
+  }
+
+  /** The body put in at `offset`, read from the file (the caller hashes it again); empty when it cannot be read. */
+  at(offset: number, length: number): Buffer {
+    this.flush()
+    const body = Buffer.allocUnsafe(length)
+    try {
+      if (this.fd !== undefined && readSync(this.fd, body, 0, length, offset) === length) return body
+    } catch {
+      // Unreadable: an empty body, which hashes to nothing the caller asked for, so the cache misses.
     }
-    const chunk = this.chunks.length - 1
-    const offset = this.used
-    body.copy(this.chunks[chunk]!, offset)
-    this.used += body.length
-    return { chunk, offset }
+    return Buffer.alloc(0)
   }
 
-  /** A view of a body put in (not a copy: nothing writes into it). */
-  at(chunk: number, offset: number, length: number): Buffer {
-    return this.chunks[chunk]!.subarray(offset, offset + length)
+  private flush(): void {
+    if (this.pendingBytes === 0) return
+    const chunk = Buffer.concat(this.pending, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
+    const fd = this.open()
+    for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done, this.written + done)
+    this.written += chunk.length
   }
 
-  clear(): void {
-    this.chunks.length = 0
-    this.used = BodyArena.CHUNK
+  private open(): number {
+    if (this.fd !== undefined) return this.fd
+    const path = join(tmpdir(), `registry-prune-cache-bodies-${process.pid}-${randomBytes(6).toString('hex')}`)
+    this.fd = openSync(path, 'wx+', 0o600)
+    try {
+      unlinkSync(path)
+    } catch {
+      this.named = path
+    }
+    return this.fd
+  }
+
+  close(): void {
+    this.pending = []
+    this.pendingBytes = 0
+    this.written = 0
+    if (this.fd !== undefined) closeSync(this.fd)
+    this.fd = undefined
+    if (this.named !== undefined) rmSync(this.named, { force: true })
+    this.named = undefined
   }
 }
 
@@ -241,11 +278,10 @@ export class DigestCache {
   private readonly mediaType: number[] = []
   private readonly mediaTypes: string[] = []
   private readonly mediaTypeIndex = new Map<string, number>()
-  /** Manifests: the body's chunk, offset and length in `bodies`; configs: `created` in `offset`. */
-  private readonly chunk: number[] = []
+  /** Manifests: the body's offset and length in `bodies`; configs: `created` in `offset`. */
   private readonly offset: number[] = []
   private readonly length: number[] = []
-  private readonly bodies = new BodyArena()
+  private readonly bodies = new BodyFile()
   /** Digests this run read that the file does not have, already in the next file. */
   private readonly written = new Set<string>()
   private writer: CacheWriter | undefined
@@ -285,16 +321,14 @@ export class DigestCache {
       this.slots.set(entry.digest, this.flags.length)
       this.flags.push(0)
       if (entry.kind === 'm') {
-        const { chunk, offset } = this.bodies.put(entry.body)
+        const offset = this.bodies.put(entry.body)
         let type = this.mediaTypeIndex.get(entry.mediaType)
         if (type === undefined) this.mediaTypeIndex.set(entry.mediaType, (type = this.mediaTypes.push(entry.mediaType) - 1))
         this.mediaType.push(type)
-        this.chunk.push(chunk)
         this.offset.push(offset)
         this.length.push(entry.body.length)
       } else {
         this.mediaType.push(-1)
-        this.chunk.push(-1)
         this.offset.push(configDate(entry.body, entry.digest) ?? NaN)
         this.length.push(-1)
       }
@@ -304,10 +338,11 @@ export class DigestCache {
 
   private clear(): void {
     this.slots.clear()
-    for (const column of [this.flags, this.mediaType, this.chunk, this.offset, this.length]) column.length = 0
+    for (const column of [this.flags, this.mediaType, this.offset, this.length]) column.length = 0
     this.mediaTypes.length = 0
     this.mediaTypeIndex.clear()
-    this.bodies.clear()
+    this.bodies.close()
+    this.written.clear()
     this.stats.loaded = 0
   }
 
@@ -320,8 +355,11 @@ export class DigestCache {
     const slot = this.slots.get(digest)
     const type = slot === undefined ? -1 : this.mediaType[slot]!
     if (slot === undefined || type < 0) return undefined
+    // Hashed again: what the inventory gets is what was verified at load, whatever became of the file since.
+    const body = this.bodies.at(this.offset[slot]!, this.length[slot]!)
+    if (hashOf(digest, body) !== digest) return undefined
     this.flags[slot]! |= USED
-    return { mediaType: this.mediaTypes[type]!, body: this.bodies.at(this.chunk[slot]!, this.offset[slot]!, this.length[slot]!) }
+    return { mediaType: this.mediaTypes[type]!, body }
   }
 
   /** A config's `created` from the file: undefined when the file does not have it, null when the config has none. */
@@ -376,6 +414,8 @@ export class DigestCache {
   async save(): Promise<void> {
     const writer = this.open()
     this.ended = true
+    // The bodies served the inventory; the copy reads the file again.
+    this.bodies.close()
     try {
       if (this.flags.some((flags) => (flags & (USED | WRITTEN)) === USED)) {
         for await (const entry of fileEntries(this.path, this.registry)) {
@@ -389,6 +429,11 @@ export class DigestCache {
     } catch (error) {
       await writer.discard()
       throw error
+    } finally {
+      // Nothing is read from this cache after it is saved: the report that follows does not carry it.
+      const { loaded } = this.stats
+      this.clear()
+      this.stats.loaded = loaded
     }
     this.stats.written = writer.count
   }
@@ -396,6 +441,7 @@ export class DigestCache {
   /** Leaves the old file as it is and removes the unfinished next one (a run cut short). */
   async discard(): Promise<void> {
     this.ended = true
+    this.bodies.close()
     await this.writer?.discard()
   }
 }

@@ -1,7 +1,7 @@
 // The planner: a pure function from an inventory snapshot and the rules to a plan in which every manifest carries its
 // decision and the reason for it. No I/O, no clock: `now` comes in. The safety rules of the tool live here.
 import { patternMatcher } from './patterns.js'
-import { BlobLedger } from './reclaim.js'
+import { BlobLedger, type BlobSizes } from './reclaim.js'
 import { compareTagsDescending } from './tag-order.js'
 import type {
   AgeFrom,
@@ -322,7 +322,8 @@ function toPlanned(node: Node, verdict: Verdict, repo: RepositoryInventory, ageF
   const parent = verdict.via ?? node.subjects[0] ?? node.listedBy[0]
   return {
     digest: node.digest,
-    tags: node.tags,
+    // A copy the size of its content: the array grown tag by tag has room for 17, and the plan holds one per manifest.
+    tags: node.tags.slice(),
     role: node.role,
     kind: node.manifest?.kind ?? 'unknown',
     mediaType: node.manifest?.mediaType ?? '',
@@ -456,8 +457,8 @@ export class Planner {
   }
 
   /** Sizes of every blob the planned manifests reference: GC reports digests, the report gives bytes. */
-  get blobSizes(): Map<string, number> {
-    return this.ledger.sizes
+  get blobSizes(): BlobSizes {
+    return this.ledger
   }
 
   /** The plan, repositories in name order whatever order they were added in. */

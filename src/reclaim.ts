@@ -1,6 +1,6 @@
 // What the planned deletions free, counted one repository at a time: blobs (manifest bodies, configs, layers) live
 // once in the registry's blob store, so one is freed only when deleted manifests reference it and no kept manifest in
-// any repository does. The ledger keeps one size and three marks per blob digest, not the manifests, so a run can drop
+// any repository does. The ledger keeps one number (size and three marks) per blob digest, not the manifests, so a run can drop
 // each repository's inventory as soon as it is planned.
 import type { Blob, PlannedManifest, RepositoryInventory, RepositoryPlan } from './types.js'
 
@@ -10,10 +10,17 @@ const FREED = 2
 /** Referenced by a deletion that happens because an untagged image goes. */
 const FREED_WITH_UNTAGGED = 4
 
-export class BlobLedger {
-  /** Every blob seen, with its size: GC reports digests, the report gives bytes. */
-  readonly sizes = new Map<string, number>()
-  private readonly marks = new Map<string, number>()
+/** Marks live in the three low bits of a blob's entry, its size above them. */
+const MARKS = 8
+/** Sizes beyond this (a petabyte; only a lying descriptor) are counted as this, so the marks stay exact. */
+const LARGEST = 2 ** 50
+
+/** Blob sizes by digest, as GC looks them up. */
+export type BlobSizes = Pick<ReadonlyMap<string, number>, 'has' | 'get'>
+
+export class BlobLedger implements BlobSizes {
+  /** Every blob seen: size * MARKS + marks. One map, as a run can see 150,000 blobs. */
+  private readonly blobs = new Map<string, number>()
 
   /** Adds one repository: what its plan deletes and keeps. */
   record(repo: RepositoryInventory, plan: RepositoryPlan): void {
@@ -27,13 +34,24 @@ export class BlobLedger {
     }
   }
 
+  /** A blob's size, for GC, which reports digests while the report gives bytes. */
+  has(digest: string): boolean {
+    return this.blobs.has(digest)
+  }
+
+  get(digest: string): number | undefined {
+    const entry = this.blobs.get(digest)
+    return entry === undefined ? undefined : Math.floor(entry / MARKS)
+  }
+
   /** Bytes the deletions free, and the part of them freed only because untagged images go. */
   reclaimable(): { reclaimableBytes: number; untaggedReclaimableBytes: number } {
     let all = 0
     let withoutUntagged = 0
-    for (const [digest, marks] of this.marks) {
+    for (const entry of this.blobs.values()) {
+      const marks = entry % MARKS
       if (marks & KEPT) continue
-      const size = this.sizes.get(digest) ?? 0
+      const size = Math.floor(entry / MARKS)
       all += size
       // Without the untagged deletions, what they reference stays.
       if (!(marks & FREED_WITH_UNTAGGED)) withoutUntagged += size
@@ -41,9 +59,10 @@ export class BlobLedger {
     return { reclaimableBytes: all, untaggedReclaimableBytes: all - withoutUntagged }
   }
 
+  /** The last size seen for a digest counts, as before; the marks add up. */
   private mark(blob: Blob, mark: number): void {
-    this.sizes.set(blob.digest, blob.size)
-    this.marks.set(blob.digest, (this.marks.get(blob.digest) ?? 0) | mark)
+    const marks = (this.blobs.get(blob.digest) ?? 0) % MARKS
+    this.blobs.set(blob.digest, Math.min(blob.size, LARGEST) * MARKS + (marks | mark))
   }
 }
 

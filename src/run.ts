@@ -19,6 +19,7 @@ import { writeJson } from './report/json.js'
 import { plainRule } from './rules.js'
 import { addUntagged, listUntagged } from './untagged.js'
 import type { Shell } from './gc/shell.js'
+import type { BlobSizes } from './reclaim.js'
 import type { ApplyResult, Io, Logger, Plan, RunResult, Settings, UntaggedListingReport } from './types.js'
 
 export type { RunResult } from './types.js'
@@ -100,7 +101,7 @@ export async function run(given: Settings, io: Io): Promise<RunResult> {
 interface Parts {
   client: RegistryClient
   shell: Shell | undefined
-  sizes: Map<string, number>
+  sizes: BlobSizes
   io: Io
   clock: PhaseClock
 }
@@ -254,7 +255,7 @@ async function inventoryAndPlan(
   io: Io,
 ): Promise<{
   planned: Plan
-  sizes: Map<string, number>
+  sizes: BlobSizes
   warnings: string[]
   literal: Set<string>
   untaggedListing?: UntaggedListingReport

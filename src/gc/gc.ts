@@ -2,6 +2,7 @@
 import { formatBytesExact, plural } from '../report/format.js'
 import type { GcResult, GcSettings, Logger } from '../types.js'
 import { commandEnvironment, redactor, secretsOf } from '../redact.js'
+import type { BlobSizes } from '../reclaim.js'
 import { CollectorReader, collectorCommand, deletedBlobs } from './collector.js'
 import { collectorEcho } from './collector-log.js'
 import { connectSsh, localShell, type Shell } from './shell.js'
@@ -36,7 +37,7 @@ export async function measureBefore(shell: Shell, gc: GcSettings): Promise<numbe
 export interface CollectOptions {
   dryRun: boolean
   /** Sizes of the blobs the inventory saw; used for `reclaimedBytes` without `storage-path`. */
-  blobSizes: Map<string, number>
+  blobSizes: BlobSizes
   /** From `measureBefore`, taken before the first API delete. */
   storageBytesBefore: number | undefined
   /** Why `measureBefore` failed, if it did: then bytes are counted from blob sizes, and the summary says why. */

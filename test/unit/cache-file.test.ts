@@ -79,7 +79,7 @@ describe('the cache file', () => {
     expect(third.created(c.digest)).toBe(Date.parse('2026-01-01T00:00:00Z'))
   })
 
-  it('gives back every body byte for byte, small and larger than the store\'s 1 MiB chunks, and a config without created', async () => {
+  it('gives back every body byte for byte, small and larger than a 1 MiB write, and a config without created', async () => {
     const cache = await DigestCache.load(file, REGISTRY, linesLogger())
     const small = Array.from({ length: 3000 }, (_, i) => manifest(digestOf(Buffer.from(`config ${i}`))))
     const big = (fill: string, bytes: number) => {
@@ -91,6 +91,8 @@ describe('the cache file', () => {
     const undated = { ...config('x'), body: Buffer.from('{"architecture":"amd64"}') }
     cache.rememberBlob(digestOf(undated.body), undated.body)
     await cache.save()
+    const openFiles = async () => (await readdir('/proc/self/fd')).length
+    const before = await openFiles()
     const next = await DigestCache.load(file, REGISTRY, linesLogger())
     expect(next.stats.loaded).toBe(all.length + 1)
     for (const m of all) {
@@ -102,6 +104,10 @@ describe('the cache file', () => {
     // A digest is a manifest or a config in the file, never answered as the other.
     expect(next.created(all[0]!.digest)).toBeUndefined()
     expect(next.manifest(digestOf(undated.body))).toBeUndefined()
+    // The bodies wait in a temporary file, unlinked at once, and closed when the cache is saved.
+    expect(await readdir(tmpdir())).not.toContainEqual(expect.stringMatching(/^registry-prune-cache-bodies-/))
+    await next.save()
+    expect(await openFiles()).toBe(before)
   })
 
   it('does not copy an entry changed since it was loaded: the save fails and the old file stays as it is', async () => {
