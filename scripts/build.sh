@@ -5,8 +5,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd -P)"
 
 ncc_build() {
-  node_modules/.bin/ncc build src/index.ts -o "$root/dist" --license licenses.txt
-  node_modules/.bin/ncc build src/cli.ts -o "$root/dist/cli" --license licenses.txt
+  rm -rf "$root/dist" # no chunk of an earlier build stays behind
+  for target in index:dist cli:dist/cli; do
+    node_modules/.bin/ncc build "src/${target%%:*}.ts" -o "$root/${target#*:}" --license '[name].licenses.txt'
+    # ncc writes the notices of each chunk (the bundle, and the ssh2 chunk runs load when they connect) to a file of
+    # its own: one licenses.txt, the bundle's notices first.
+    (cd "$root/${target#*:}" && cat main.licenses.txt $(ls ./*.licenses.txt | grep -v '^./main\.' | sort) > licenses.txt &&
+      rm ./*.licenses.txt)
+  done
   # ncc copies ssh2's pagent.exe (a Windows helper for the PuTTY Pageant agent) next to each bundle. ssh2 runs it only
   # on Windows with a Pageant agent, which registry-prune never uses: keep it out of dist/ and the npm package.
   rm -f "$root/dist/pagent.exe" "$root/dist/cli/pagent.exe"

@@ -1,7 +1,6 @@
 // Where garbage collection runs: a shell on the registry host over SSH, or on this machine.
 import { spawn } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
-import ssh2 from 'ssh2'
 import type { ClientChannel, ConnectConfig } from 'ssh2'
 import { commandEnvironment } from '../redact.js'
 import type { GcSettings, Logger } from '../types.js'
@@ -99,7 +98,7 @@ export function localShell(guard: CommandGuard = { env: commandEnvironment(proce
 }
 
 /** Reads the private key up front so a wrong or missing passphrase gets its own message, not an auth failure. */
-function checkPrivateKey(gc: GcSettings): void {
+function checkPrivateKey(ssh2: Ssh2, gc: GcSettings): void {
   if (!gc.sshPrivateKey.trim()) {
     throw new Error('garbage-collect: ssh needs ssh-private-key: the text of a private key whose public key is in ' +
       `~${gc.sshUser}/.ssh/authorized_keys on ${gc.sshHost}.`)
@@ -147,8 +146,16 @@ function connectError(e: Error & { code?: string; level?: string }, gc: GcSettin
 }
 
 /** Connects to `ssh-host` with the key in memory, checking the host key first. Rejects with a message that says what to fix. */
+/**
+ * ssh2 and its cryptography are a fifth of the bundle: a chunk of its own (dist/…/NNN.index.js), loaded by the runs that
+ * connect, so every other run starts without reading it.
+ */
+type Ssh2 = typeof import('ssh2')
+const loadSsh2 = async (): Promise<Ssh2> => ((await import('ssh2')) as { default: Ssh2 }).default
+
 export async function connectSsh(gc: GcSettings, log: Logger, guard: Pick<CommandGuard, 'redact'>): Promise<Shell> {
-  checkPrivateKey(gc)
+  const ssh2 = await loadSsh2()
+  checkPrivateKey(ssh2, gc)
   const warnings: string[] = []
   const known = parseKnownHosts(gc.sshKnownHosts)
   const verifier = hostVerifier(known, gc.sshHost, gc.sshPort)
