@@ -1,7 +1,7 @@
 // What the planned deletions free, counted one repository at a time: blobs (manifest bodies, configs, layers) live
 // once in the registry's blob store, so one is freed only when deleted manifests reference it and no kept manifest in
-// any repository does. The ledger keeps one number (size and three marks) per blob digest, not the manifests, so a run can drop
-// each repository's inventory as soon as it is planned.
+// any repository does. The ledger keeps one number (size and three marks) per blob digest, not the manifests, so a run
+// can drop each repository's inventory as soon as it is planned.
 import type { Blob, PlannedManifest, RepositoryInventory, RepositoryPlan } from './types.js'
 
 const KEPT = 1
@@ -12,8 +12,8 @@ const FREED_WITH_UNTAGGED = 4
 
 /** Marks live in the three low bits of a blob's entry, its size above them. */
 const MARKS = 8
-/** Sizes beyond this (a petabyte; only a lying descriptor) are counted as this, so the marks stay exact. */
-const LARGEST = 2 ** 50
+/** Sizes beyond this (about a petabyte: only a lying descriptor) count as this, so size * MARKS + marks stays exact. */
+const LARGEST = 2 ** 50 - 1
 
 /** Blob sizes by digest, as GC looks them up. */
 export type BlobSizes = Pick<ReadonlyMap<string, number>, 'has' | 'get'>

@@ -145,7 +145,6 @@ function connectError(e: Error & { code?: string; level?: string }, gc: GcSettin
   return new Error(`SSH connection to ${gc.sshUser}@${where} failed: ${e.message}`)
 }
 
-/** Connects to `ssh-host` with the key in memory, checking the host key first. Rejects with a message that says what to fix. */
 /**
  * ssh2 and its cryptography are a fifth of the bundle: a chunk of its own (dist/…/NNN.index.js), loaded by the runs that
  * connect, so every other run starts without reading it.
@@ -153,6 +152,7 @@ function connectError(e: Error & { code?: string; level?: string }, gc: GcSettin
 type Ssh2 = typeof import('ssh2')
 const loadSsh2 = async (): Promise<Ssh2> => ((await import('ssh2')) as { default: Ssh2 }).default
 
+/** Connects to `ssh-host` with the key in memory, checking the host key first. Rejects with a message that says what to fix. */
 export async function connectSsh(gc: GcSettings, log: Logger, guard: Pick<CommandGuard, 'redact'>): Promise<Shell> {
   const ssh2 = await loadSsh2()
   checkPrivateKey(ssh2, gc)
