@@ -60685,6 +60685,7 @@ function connectError(e, gc, rejection) {
     return new Error(`SSH connection to ${gc.sshUser}@${where} failed: ${e.message}`);
 }
 const loadSsh2 = async () => (await __nccwpck_require__.e(/* import() */ 472).then(__nccwpck_require__.t.bind(__nccwpck_require__, 5472, 23))).default;
+/** Connects to `ssh-host` with the key in memory, checking the host key first. Rejects with a message that says what to fix. */
 async function connectSsh(gc, log, guard) {
     const ssh2 = await loadSsh2();
     checkPrivateKey(ssh2, gc);
@@ -61077,8 +61078,8 @@ const FREED = 2;
 const FREED_WITH_UNTAGGED = 4;
 /** Marks live in the three low bits of a blob's entry, its size above them. */
 const MARKS = 8;
-/** Sizes beyond this (a petabyte; only a lying descriptor) are counted as this, so the marks stay exact. */
-const LARGEST = 2 ** 50;
+/** Sizes beyond this (about a petabyte: only a lying descriptor) count as this, so size * MARKS + marks stays exact. */
+const LARGEST = 2 ** 50 - 1;
 class BlobLedger {
     /** Every blob seen: size * MARKS + marks. One map, as a run can see 150,000 blobs. */
     blobs = new Map();
