@@ -556,6 +556,11 @@ export class RegistryClient {
             origin: url.origin,
             path: url.pathname + url.search,
             method: call.method,
+            // undici closes the connection after every HEAD unless told not to (for servers that send a body with
+            // one). A registry answers HEAD by the book, and a warm cache sends one HEAD per tag: closing made it
+            // open a connection per tag (20,030 for 20,000 tags; the run took 40% longer). Leftover bytes after a
+            // HEAD would fail the next answer's parse, an error, never a wrong answer.
+            ...(call.method === 'HEAD' ? { reset: false } : {}),
             headers,
             ...(call.body ? { body: call.body } : {}),
             headersTimeout: this.options.requestTimeoutMs,

@@ -73,6 +73,25 @@ describe('cache-file', () => {
     expect(warm.lines.filter((l) => l.startsWith('warning:'))).toEqual([])
   })
 
+  it('a warm run keeps its connections open across its HEADs', async () => {
+    // undici closes a connection after each HEAD unless told otherwise: one TCP connection per tag.
+    const proxy = await startProxy(reg.url, {})
+    try {
+      const file = join(dir, 'connections.cache')
+      const values = { registry: proxy.url, 'cache-file': file }
+      await runWith(values)
+      const before = proxy.connections()
+      const warm = await runWith(values)
+      expect(warm.result.requests.manifest).toBe(tagCount)
+      expect(proxy.seen.filter((r) => r.startsWith('HEAD ')).length).toBe(tagCount)
+      expect(tagCount).toBeGreaterThan(4)
+      // concurrency is 4: at most 4 connections, whatever the number of tags.
+      expect(proxy.connections() - before).toBeLessThanOrEqual(4)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('a tag moved between runs is seen, and its new image is read', async () => {
     const file = join(dir, 'moved.cache')
     await runWith({ 'cache-file': file })

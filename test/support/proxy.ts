@@ -14,6 +14,8 @@ export interface Proxy {
   url: string
   /** `METHOD /path?query` of every request received. */
   seen: string[]
+  /** TCP connections the client opened to the proxy. */
+  connections(): number
   close(): Promise<void>
 }
 
@@ -42,11 +44,14 @@ export async function startProxy(target: string, faults: Faults): Promise<Proxy>
     out.on('error', () => res.destroy())
     req.pipe(out)
   })
+  let connections = 0
+  server.on('connection', () => connections++)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    connections: () => connections,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections()
