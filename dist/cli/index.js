@@ -59833,6 +59833,11 @@ class RegistryClient {
                     origin: url.origin,
                     path: url.pathname + url.search,
                     method: call.method,
+                    // undici closes the connection after every HEAD unless told not to (for servers that send a body with
+                    // one). A registry answers HEAD by the book, and a warm cache sends one HEAD per tag: closing made it
+                    // open a connection per tag (20,030 for 20,000 tags; the run took 40% longer). Leftover bytes after a
+                    // HEAD would fail the next answer's parse, an error, never a wrong answer.
+                    ...(call.method === 'HEAD' ? { reset: false } : {}),
                     headers,
                     ...(call.body ? { body: call.body } : {}),
                     headersTimeout: this.options.requestTimeoutMs,
@@ -61682,15 +61687,6 @@ class ConfigDates {
     constructor(client) {
         this.client = client;
     }
-    /**
-     * Starts fetching a config whose date will probably be asked for, without waiting: the answer is kept for
-     * `createdOf`. A failure is forgotten here (the repository that needs the date asks again and fails then).
-     */
-    prefetch(repository, configDigest) {
-        if (this.known.has(configDigest) || this.pending.has(configDigest))
-            return;
-        this.createdOf(repository, configDigest).catch(() => { });
-    }
     async createdOf(repository, configDigest) {
         if (this.known.has(configDigest))
             return this.known.get(configDigest);
@@ -61782,16 +61778,13 @@ async function inventoryRepository(client, name, settings, dates, log) {
         const tags = await client.tags(name);
         if (tags === undefined)
             repo.unknown = true;
-        // Whether dates are needed is known only once every tag is read; when it is likely, each config is asked for as
-        // soon as its manifest is read instead of after that barrier (issue 15). The minimal client reads every config.
-        const prefetch = mayNeedDates(tags ?? [], settings);
+        // Configs are read after every tag's manifest, not each right after its manifest: the registry answers a run of
+        // manifests and then a run of configs with less CPU than the two interleaved (issue 15: 85-89% of the minimal
+        // client's tags/s with each config fetched at once, 92-96% after the barrier, 20,000 tags at concurrency 8).
         await forEachLimited(tags ?? [], settings.concurrency, async (tag) => {
-            const { digest, manifest } = await readTag(client, repo, tag);
+            const { digest } = await readTag(client, repo, tag);
             repo.tags.set(tag, digest);
             log.progress?.tick('tags');
-            if (prefetch && manifest?.configDigest && isDatable(manifest) && !FOLLOWER_TAG.test(tag)) {
-                dates.prefetch(name, manifest.configDigest);
-            }
         });
         const children = [...repo.manifests.values()].flatMap((m) => m.children);
         await readManifests(client, repo, children, { concurrency: settings.concurrency });
@@ -61819,16 +61812,6 @@ function needsDates(repo, settings) {
         .map(([, digest]) => digest)
         .filter((digest) => ['image', 'index'].includes(repo.manifests.get(digest)?.kind ?? ''));
     return new Set(ranked).size > settings.keepCount;
-}
-/** Before reading manifests: more image tags than keep-count (or an age rule) make dates likely to be needed. */
-function mayNeedDates(tags, settings) {
-    if (settings.olderThanMs !== undefined)
-        return true;
-    let imageTagCount = 0;
-    for (const tag of tags)
-        if (!FOLLOWER_TAG.test(tag) && ++imageTagCount > settings.keepCount)
-            return true;
-    return false;
 }
 const isDatable = (m) => m.kind === 'image' && !m.subject && hasImageConfig.has(m);
 /** Images whose age orders the repository: tagged images and the children of tagged indexes, not artifacts. */
