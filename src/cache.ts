@@ -51,7 +51,7 @@ const hashOf = (digest: string, body: Buffer): string | undefined => {
 /** The lines of a gzip-compressed text file, as a stream; a read or gzip error ends it with that error. */
 async function* gunzippedLines(path: string): AsyncGenerator<string> {
   const input = createReadStream(path)
-  const text = createGunzip()
+  const text = createGunzip({ chunkSize: 1 << 18 })
   input.on('error', (error) => text.destroy(error))
   input.pipe(text).setEncoding('utf8')
   let rest = ''
