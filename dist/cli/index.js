@@ -59996,7 +59996,7 @@ const hashOf = (digest, body) => {
 /** The lines of a gzip-compressed text file, as a stream; a read or gzip error ends it with that error. */
 async function* gunzippedLines(path) {
     const input = (0,external_node_fs_namespaceObject.createReadStream)(path);
-    const text = (0,external_node_zlib_.createGunzip)();
+    const text = (0,external_node_zlib_.createGunzip)({ chunkSize: 1 << 18 });
     input.on('error', (error) => text.destroy(error));
     input.pipe(text).setEncoding('utf8');
     let rest = '';
@@ -60102,6 +60102,10 @@ class CacheWriter {
     gzip;
     file;
     failure;
+    static BATCH = 1 << 16;
+    pending = [];
+    /** In UTF-16 units: a close enough measure of the batch. */
+    pendingLength = 0;
     count = 0;
     constructor(path, header) {
         this.path = path;
@@ -60118,16 +60122,31 @@ class CacheWriter {
         this.gzip.pipe(this.file);
         this.gzip.write(`${JSON.stringify(header)}\n`);
     }
-    /** One entry's line (its JSON, without the newline). False when the stream's buffer is full (see `drained`). */
+    /**
+     * One entry's line (its JSON, without the newline). False when the stream's buffer is full (see `drained`). Lines
+     * go to gzip 64 KiB at a time: each write is a round trip to zlib's thread, and a line at a time made saving
+     * 30,600 entries take 1.9 s, most of it waiting.
+     */
     add(line) {
         this.count++;
-        return this.gzip.write(`${line}\n`);
+        this.pending.push(line, '\n');
+        this.pendingLength += line.length + 1;
+        return this.pendingLength < CacheWriter.BATCH || this.flush();
+    }
+    flush() {
+        if (this.pending.length === 0)
+            return true;
+        const text = this.pending.join('');
+        this.pending = [];
+        this.pendingLength = 0;
+        return this.gzip.write(text);
     }
     /** Waits until the stream takes more: a copy of a whole file must not pile up in memory ahead of gzip. */
     drained() {
         return this.failure ? Promise.resolve() : (0,external_node_events_.once)(this.gzip, 'drain');
     }
     async finish() {
+        this.flush();
         this.gzip.end(`${JSON.stringify(['end', this.count])}\n`);
         await (0,external_node_stream_promises_namespaceObject.finished)(this.file).catch((error) => (this.failure ??= error));
         if (this.failure)
