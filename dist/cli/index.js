@@ -60241,8 +60241,8 @@ class DigestCache {
     now;
     stats = { loaded: 0, manifestHits: 0, blobHits: 0, written: 0 };
     /**
-     * What the file gave, one slot per digest, in columns (a warm run at 100,000 tags loads 150,000 entries): a
-     * manifest's body (the inventory parses it) and media type, a config's `created` (NaN: none), and the slot's flags.
+     * What the file gave, one slot per digest, in columns (a warm run at 100,000 tags loads 150,000 entries): where a
+     * manifest's body is in `bodies` and its media type, a config's `created` (NaN: none), and the slot's flags.
      * Digests a run meets are compared with these keys, never kept again.
      */
     slots = new Map();
@@ -60275,7 +60275,7 @@ class DigestCache {
             log.info(`cache-file ${path}: ${cache.stats.loaded} manifests and configs, each checked against its digest`);
         }
         catch (error) {
-            cache.clear();
+            cache.release();
             if (error.code === 'ENOENT') {
                 log.info(`cache-file ${path} does not exist yet: this run reads everything and writes it.`);
             }
@@ -60310,7 +60310,8 @@ class DigestCache {
         }
         this.stats.loaded = count;
     }
-    clear() {
+    /** Forgets every entry (the stats stay: they describe the run). */
+    release() {
         this.slots.clear();
         for (const column of [this.flags, this.mediaType, this.offset, this.length])
             column.length = 0;
@@ -60318,7 +60319,6 @@ class DigestCache {
         this.mediaTypeIndex.clear();
         this.bodies.close();
         this.written.clear();
-        this.stats.loaded = 0;
     }
     /** True when the file gave entries: then a tag is worth a HEAD first. */
     get warm() {
@@ -60407,9 +60407,7 @@ class DigestCache {
         }
         finally {
             // Nothing is read from this cache after it is saved: the report that follows does not carry it.
-            const { loaded } = this.stats;
-            this.clear();
-            this.stats.loaded = loaded;
+            this.release();
         }
         this.stats.written = writer.count;
     }
