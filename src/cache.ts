@@ -203,9 +203,15 @@ class CacheWriter {
     await rename(this.temporary, this.path)
   }
 
+  /**
+   * Removes the temporary file once the stream has closed it: the stream opens its file on libuv's threads, so on a
+   * busy machine a removal sent at once could run before the open and leave the file behind.
+   */
   async discard(): Promise<void> {
     this.gzip.destroy()
+    const closed = this.file.closed ? undefined : once(this.file, 'close').catch(() => undefined)
     this.file.destroy()
+    await closed
     await rm(this.temporary, { force: true })
   }
 }
