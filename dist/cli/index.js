@@ -60153,9 +60153,15 @@ class CacheWriter {
             throw this.failure;
         await (0,promises_.rename)(this.temporary, this.path);
     }
+    /**
+     * Removes the temporary file once the stream has closed it: the stream opens its file on libuv's threads, so on a
+     * busy machine a removal sent at once could run before the open and leave the file behind.
+     */
     async discard() {
         this.gzip.destroy();
+        const closed = this.file.closed ? undefined : (0,external_node_events_.once)(this.file, 'close').catch(() => undefined);
         this.file.destroy();
+        await closed;
         await (0,promises_.rm)(this.temporary, { force: true });
     }
 }
