@@ -10,6 +10,7 @@ import { BENCH_HELP, parseBenchArgs, smallSize, type BenchArgs } from './bench/a
 import { measureCeiling } from './bench/ceiling.js'
 import { fixtureCounts, type FixtureSpec } from './bench/fixture.js'
 import { bestOf, formatTable, growth, sizeFigures, verdicts, type SizeFigures } from './bench/figures.js'
+import { buildMinimal, runMinimal, type MinimalProgram } from './bench/minimal.js'
 import { measureOurs, snapshotCli } from './bench/ours.js'
 import { populate } from './bench/populate.js'
 import { bestRealRun, cacheRound, restore, formatCache, formatRealRun, realRunRound, type CacheRound, type RealRunRound } from './bench/whole-run.js'
@@ -39,7 +40,13 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   })
 }
 
-async function measureSize(args: BenchArgs, cli: string, tags: number, repos: number): Promise<SizeRun> {
+async function measureSize(
+  args: BenchArgs,
+  programs: { cli: string; minimal: MinimalProgram },
+  tags: number,
+  repos: number,
+): Promise<SizeRun> {
+  const { cli } = programs
   const spec: FixtureSpec = { tags, repos, mode: args.mode }
   const counts = fixtureCounts(spec)
   const storageRoot = await mkdtemp(join(args.storage === 'tmpfs' ? '/dev/shm' : tmpdir(), 'registry-prune-bench-'))
@@ -68,7 +75,11 @@ async function measureSize(args: BenchArgs, cli: string, tags: number, repos: nu
     const rounds: SizeFigures[] = []
     for (let round = 1; round <= (args.modes.includes('dry') ? args.rounds : 0); round++) {
       const load = loadavg()[0]!.toFixed(2)
-      const runCeiling = () => measureCeiling(registry.url, args.concurrency)
+      // The minimal client as a program of its own, timed from spawn to exit like ours (bench/minimal.ts).
+      const runCeiling = async () => {
+        const minimal = await runMinimal(programs.minimal, registry.url, args.concurrency)
+        return { ...minimal.inventory, seconds: minimal.seconds }
+      }
       const runOurs = () =>
         measureOurs(registry.url, {
           entry: cli,
@@ -105,7 +116,7 @@ async function measureSize(args: BenchArgs, cli: string, tags: number, repos: nu
       const deletions = planned.deletions ?? []
       run.real = []
       for (let round = 1; round <= args.rounds; round++) {
-        const r = await realRunRound(registry, pristine, cli, { ...args, round }, deletions)
+        const r = await realRunRound(registry, pristine, programs, { ...args, round }, deletions)
         run.real.push(r)
         say(`  real run, round ${round}: ${r.rows.map((row) => `${row.phase} ${row.minimalSeconds.toFixed(1)}/${row.oursSeconds.toFixed(1)} s`).join(', ')} (minimal/ours)`)
       }
@@ -116,7 +127,7 @@ async function measureSize(args: BenchArgs, cli: string, tags: number, repos: nu
       const cacheFile = join(storageRoot, 'registry-prune.cache')
       for (let round = 1; round <= args.rounds; round++) {
         await restore(registry, pristine)
-        const r = await cacheRound(registry, spec, cli, { ...args, round, cacheFile }, counts.tags)
+        const r = await cacheRound(registry, spec, programs, { ...args, round, cacheFile }, counts.tags)
         run.cache.push(r)
         say(`  cache, round ${round}: ${r.runs.map((x) => `${x.name} ${x.seconds.toFixed(1)} s ${x.requestsPerTag.toFixed(3)}/tag`).join(', ')}`)
       }
@@ -147,14 +158,18 @@ async function main(): Promise<number> {
   const small = smallSize(args)
   const cli = await snapshotCli()
   leftovers.add(cli.remove)
+  const minimal = await buildMinimal()
+  leftovers.add(minimal.remove)
+  const programs = { cli: cli.entry, minimal }
   let smallRun
   let largeRun
   try {
     // The small size first: it is quick, and a broken setup shows before the long populate.
-    smallRun = small ? await measureSize(args, cli.entry, small.tags, small.repos) : undefined
-    largeRun = await measureSize(args, cli.entry, args.tags, args.repos)
+    smallRun = small ? await measureSize(args, programs, small.tags, small.repos) : undefined
+    largeRun = await measureSize(args, programs, args.tags, args.repos)
   } finally {
     await cli.remove()
+    await minimal.remove()
   }
   const judged = largeRun.best ? verdicts(args.mode, largeRun.best, smallRun?.best) : []
   const sizes = [...(smallRun?.best ? [smallRun.best] : []), ...(largeRun.best ? [largeRun.best] : [])]

@@ -29,8 +29,9 @@ const MODES: readonly BenchMode[] = ['dry', 'real', 'cache']
 
 export const BENCH_HELP = `Usage: npx tsx scripts/bench.ts [flags]   (npm run bench -- [flags])
 
-Starts a real registry, pushes a fixture through the API, then measures in one run the registry's ceiling (a minimal
-keep-alive client) and registry-prune's whole dry run (node dist/cli/index.js, start-up included). Needs npm run build.
+Starts a real registry, pushes a fixture through the API, then measures a minimal keep-alive client and
+registry-prune's whole dry run (node dist/cli/index.js), each a program of its own timed from spawn to exit, start-up
+included. Needs npm run build.
 
   --tags N             tags in the registry (default 20000)
   --repos N            repositories (default 100)

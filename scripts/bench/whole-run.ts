@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process'
 import { cp, rm } from 'node:fs/promises'
 import type { TestRegistry } from '../../test/support/registry.js'
 import { REGISTRY_BIN } from '../../test/support/registry.js'
-import { measureCeiling, measureMinimalApply } from './ceiling.js'
 import type { FixtureSpec } from './fixture.js'
 import { TARGETS, verdictLine, type Verdict } from './figures.js'
+import { runMinimal, type MinimalProgram } from './minimal.js'
 import { measureOurs, type OursResult } from './ours.js'
 import { moveTags } from './populate.js'
 
@@ -52,28 +52,27 @@ async function runGc(registry: TestRegistry): Promise<number> {
 }
 
 /**
- * One round of the real run: the minimal client (inventory as `measureCeiling`, then the re-read and the deletions of
- * `measureMinimalApply`, then the collector) and ours (`--dry-run=false` with local GC), each on a restored registry;
- * which goes first alternates with `round`.
+ * One round of the real run: the minimal client (its program: the reads of `measureCeiling`, then the re-read and the
+ * deletions of `measureMinimalApply`; then the collector) and ours (`--dry-run=false` with local GC), each on a restored
+ * registry; which goes first alternates with `round`.
  */
 export async function realRunRound(
   registry: TestRegistry,
   pristine: string,
-  cli: string,
+  programs: { cli: string; minimal: MinimalProgram },
   options: { concurrency: number; keepCount: number; round: number },
   plan: { repository: string; digests: string[] }[],
 ): Promise<RealRunRound> {
   const minimal = async () => {
     await restore(registry, pristine)
-    const inventory = await measureCeiling(registry.url, options.concurrency)
-    const applied = await measureMinimalApply(registry.url, options.concurrency, plan)
+    const run = await runMinimal(programs.minimal, registry.url, options.concurrency, plan)
     const gc = await runGc(registry)
-    return { inventory, applied, gc }
+    return { seconds: run.seconds, inventory: run.inventory, applied: run.applied!, gc }
   }
   const ours = async (): Promise<OursResult> => {
     await restore(registry, pristine)
     return measureOurs(registry.url, {
-      entry: cli,
+      entry: programs.cli,
       concurrency: options.concurrency,
       dryRun: false,
       args: ['--keep-count', String(options.keepCount), '--garbage-collect', 'local', '--gc-command', gcCommand(registry)],
@@ -115,7 +114,8 @@ export async function realRunRound(
   ]
   rows.push({
     phase: 'total',
-    minimalSeconds: m.inventory.seconds + m.applied.seconds + m.gc,
+    // From spawn to exit, start-up included, as ours.
+    minimalSeconds: m.seconds + m.gc,
     oursSeconds: o.seconds,
     minimalRequests: rows.reduce((n, r) => n + r.minimalRequests, 0),
     oursRequests: rows.reduce((n, r) => n + r.oursRequests, 0),
@@ -136,21 +136,21 @@ export interface CacheRound {
 export async function cacheRound(
   registry: TestRegistry,
   spec: FixtureSpec,
-  cli: string,
+  programs: { cli: string; minimal: MinimalProgram },
   options: { concurrency: number; keepCount: number; round: number; moveShare: number; cacheFile: string },
   tags: number,
 ): Promise<CacheRound> {
   await rm(options.cacheFile, { force: true })
   const ours = (cache: boolean) =>
     measureOurs(registry.url, {
-      entry: cli,
+      entry: programs.cli,
       concurrency: options.concurrency,
       args: ['--keep-count', String(options.keepCount), ...(cache ? ['--cache-file', options.cacheFile] : [])],
     })
   const perTag = (o: OursResult): number => ((o.requests.manifest ?? 0) + (o.requests.blob ?? 0)) / tags
   const row = (name: CacheRound['runs'][number]['name'], o: OursResult) =>
     ({ name, seconds: o.seconds, requestsPerTag: perTag(o), peakRssMiB: o.peakRssMiB })
-  const minimal = await measureCeiling(registry.url, options.concurrency)
+  const minimal = await runMinimal(programs.minimal, registry.url, options.concurrency)
   const without = await ours(false)
   const cold = await ours(true)
   const warm = await ours(true)
