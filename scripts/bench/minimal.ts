@@ -2,14 +2,17 @@
 // directory, started as a child process and timed from spawn to exit. Both sides so pay Node's start-up, loading
 // their bundle, and compiling their hot code as it warms up; a loop inside the benchmark's own process, warm from the
 // rounds before, paid none of that, and so charged ours for being a program at all.
-import { spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import type { CeilingResult, MinimalApplyResult } from './ceiling.js'
 
 const NCC = join(import.meta.dirname, '../../node_modules/.bin/ncc')
 const MAIN = join(import.meta.dirname, 'minimal-main.ts')
+// A failure's message carries the command and its stderr.
+const run = promisify(execFile)
 
 export interface MinimalProgram {
   entry: string
@@ -44,21 +47,8 @@ export async function runMinimal(
   }
   const args = [program.entry, plan ? 'real' : 'read', url, String(concurrency), ...(planFile ? [planFile] : [])]
   const started = performance.now()
-  const stdout = await run(process.execPath, args)
+  const { stdout } = await run(process.execPath, args)
   const seconds = (performance.now() - started) / 1000
   const { inventory, applied } = JSON.parse(stdout) as { inventory: CeilingResult; applied?: MinimalApplyResult }
   return { seconds, inventory, applied }
-}
-
-function run(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`)))
-  })
 }
