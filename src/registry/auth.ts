@@ -81,6 +81,8 @@ export interface AuthOptions {
 
 interface CachedToken {
   value: Promise<string>
+  /** The header once the token has come: later requests take it without waiting. */
+  header?: string
   /** When to ask for a new one (before the token expires). */
   renewAt: number
 }
@@ -95,16 +97,15 @@ export class Authenticator {
   private readonly tokens = new Map<string, CachedToken>()
   private readonly issued = new Set<string>()
 
-  constructor(private readonly options: AuthOptions) {}
-
   get scheme(): 'none' | 'basic' | 'bearer' {
     return this.mode
   }
 
-  private get basic(): string | undefined {
-    const { username, password } = this.options
-    if (!username && !password) return undefined
-    return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+  private readonly basic: string | undefined
+
+  constructor(private readonly options: AuthOptions) {
+    const { username, password } = options
+    this.basic = username || password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined
   }
 
   /** Secrets that must never appear in a message: the password, the Basic value, every token issued. */
@@ -113,14 +114,17 @@ export class Authenticator {
     return [this.options.password, ...(basic ? [basic.slice(6)] : []), ...this.issued]
   }
 
-  /** The Authorization header for a request needing `scope` (undefined: none needed yet). */
-  async header(scope: string | undefined): Promise<string | undefined> {
+  /**
+   * The Authorization header for a request needing `scope` (undefined: none needed yet). A promise only while a token
+   * is being fetched: every other request of a run takes the answer at once, without a turn of the event loop.
+   */
+  header(scope: string | undefined): string | undefined | Promise<string> {
     if (this.mode === 'basic') return this.basic
     if (this.mode !== 'bearer') return undefined
     const key = scope ?? ''
     const cached = this.tokens.get(key)
-    if (cached && this.options.now() < cached.renewAt) return `Bearer ${await cached.value}`
-    return `Bearer ${await this.newToken(key)}`
+    if (cached && this.options.now() < cached.renewAt) return cached.header ?? cached.value.then((token) => `Bearer ${token}`)
+    return this.newToken(key).then((token) => `Bearer ${token}`)
   }
 
   private newToken(scope: string): Promise<string> {
@@ -137,6 +141,7 @@ export class Authenticator {
         // Renew ahead of expiry by a fifth of the lifetime (at most 30 s), so no request carries a stale token.
         entry.renewAt = asked + lifetimeMs - Math.min(30_000, lifetimeMs / 5)
         this.issued.add(answer.token)
+        entry.header = `Bearer ${answer.token}`
         return answer.token
       },
       (error: unknown) => {

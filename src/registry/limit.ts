@@ -8,17 +8,33 @@ export class Limiter {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`concurrency must be a whole number >= 1, got ${limit}`)
   }
 
+  /**
+   * Takes a slot: undefined when one is free (no turn of the event loop), else a promise that settles when a finished
+   * request hands its slot over. Every acquire is paired with one `release`.
+   */
+  acquire(): Promise<void> | undefined {
+    if (this.active < this.limit) {
+      this.active++
+      return undefined
+    }
+    return new Promise<void>((resolve) => this.waiting.push(resolve))
+  }
+
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
-    else this.active++
+    const slot = this.acquire()
+    if (slot) await slot
     try {
       return await task()
     } finally {
-      // Hand the slot straight to the next waiter, so a newcomer cannot overtake it.
-      const next = this.waiting.shift()
-      if (next) next()
-      else this.active--
+      this.release()
     }
+  }
+
+  release(): void {
+    // Hand the slot straight to the next waiter, so a newcomer cannot overtake it.
+    const next = this.waiting.shift()
+    if (next) next()
+    else this.active--
   }
 }
 
