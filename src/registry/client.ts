@@ -1,7 +1,10 @@
 // The registry client: the v2 API calls a prune needs, with auth, timeouts, retries and size caps.
 // It knows the protocol, not the policy: what to read or delete is decided elsewhere.
 import { createHash } from 'node:crypto'
-import { Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+// undici's Agent alone: its index loads fetch, WebSocket, caches and mocks too, which a run never uses, and takes
+// 40 ms of start-up (a quarter of it) to do so.
+import Agent from 'undici/lib/dispatcher/agent.js'
 import { Authenticator, parseTokenResponse, type TokenResponse } from './auth.js'
 import {
   DeleteDisabledError,
@@ -447,10 +450,17 @@ export class RegistryClient {
     let challenges = 0
     for (;;) {
       attempt++
-      const authorization = call.authorization ?? (await this.auth.header(call.scope))
+      const header = call.authorization ?? this.auth.header(call.scope)
+      const authorization = typeof header === 'object' ? await header : header
       let answer: Answer
       try {
-        answer = await this.limiter.run(() => this.exchange(call, authorization))
+        const slot = this.limiter.acquire()
+        if (slot) await slot
+        try {
+          answer = await this.exchange(call, authorization)
+        } finally {
+          this.limiter.release()
+        }
       } catch (error) {
         if (error instanceof RegistryError) throw error
         const failure = describeTransportError(error, call.url)
@@ -505,13 +515,13 @@ export class RegistryClient {
       if (authorization && (hop === 0 || url.origin === call.url.origin)) headers.authorization = authorization
       if (call.accept) headers.accept = call.accept
       if (call.contentType) headers['content-type'] = call.contentType
-      const answer = await this.hop(call, url, headers, deadline - performance.now())
+      const answer = await this.hop(call, url, headers, deadline - performance.now(), authorization)
       const location = answer.headers.location
       if (call.method === 'GET' && REDIRECT_STATUS.has(answer.status) && location && hop < MAX_REDIRECTS) {
         url = new URL(location, url)
         continue
       }
-      return { ...answer, url, sent: authorization }
+      return answer
     }
   }
 
@@ -525,7 +535,8 @@ export class RegistryClient {
     url: URL,
     headers: Record<string, string>,
     timeoutMs: number,
-  ): Promise<Pick<Answer, 'status' | 'headers' | 'body'>> {
+    sent: string | undefined,
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       let controller: { abort(reason: Error): void } | undefined
       let status = 0
@@ -540,7 +551,7 @@ export class RegistryClient {
         clearTimeout(timer)
         if (error) reject(error)
         // A copy, always: a chunk is a view into the socket's read buffer, which a kept body (the cache) would hold.
-        else resolve({ status, headers: flat, body: Buffer.concat(chunks, Math.min(total, limit)) })
+        else resolve({ status, headers: flat, body: Buffer.concat(chunks, Math.min(total, limit)), url, sent })
       }
       const stop = (error: Error | undefined): void => {
         settle(error)
@@ -548,7 +559,8 @@ export class RegistryClient {
       }
       const timer = setTimeout(
         () => stop(new DOMException(`within ${this.options.requestTimeoutMs} ms (request-timeout)`, 'TimeoutError')),
-        Math.max(0, timeoutMs),
+        // Whole milliseconds: Node keeps one timer list per duration, and the first hop's is always the same.
+        Math.max(1, Math.ceil(timeoutMs)),
       )
       try {
         this.dispatcher.dispatch(
@@ -664,7 +676,9 @@ function mediaTypeOf(answer: Answer): string {
 
 function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {}
-  for (const [key, value] of Object.entries(headers)) {
+  // for-in, not Object.entries: no array of pairs per answer (every request of a run passes here).
+  for (const key in headers) {
+    const value = headers[key]
     out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
   }
   return out
