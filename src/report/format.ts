@@ -21,7 +21,9 @@ export function formatBytesExact(bytes: number): string {
 
 /** `6,000`: a whole number with thousands separators. */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US')
+  // By hand for whole numbers: toLocaleString goes through ICU, and a summary formats thousands of counts.
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US')
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',')
 }
 
 /** `1 repository`, `2 repositories`, `6,000 tags`. */
