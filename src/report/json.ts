@@ -44,6 +44,9 @@ function repositoryJson({ plan, manifests, untags, error }: RepositoryOutcome): 
 }
 
 const PLACEHOLDER = '\u0000repositories\u0000'
+/** What `JSON.stringify({ r: [x] }, null, 2)` puts around `x`. */
+const WRAP_START = '{\n  "r": [\n    '
+const WRAP_END = '\n  ]\n}'
 
 /**
  * The JSON text, in pieces whose concatenation is exactly `JSON.stringify(document, null, 2)`: the document
@@ -80,7 +83,10 @@ export function* jsonPieces(result: RunResult, redact: (text: string) => string 
   }
   yield mask(`${before}[`)
   for (const [i, repo] of repos.entries()) {
-    const text = JSON.stringify(repositoryJson(repo), null, 2).replace(/\n/g, '\n    ')
+    // Stringified inside a one-element list under a key, as it stands in the document: JSON.stringify indents it
+    // into its place itself, and the piece is cut out of that (re-indenting the text after was a copy per line).
+    const wrapped = JSON.stringify({ r: [repositoryJson(repo)] }, null, 2)
+    const text = wrapped.slice(WRAP_START.length, wrapped.length - WRAP_END.length)
     yield mask(`${i === 0 ? '' : ','}\n    ${text}`)
   }
   yield mask(`\n  ]${after}\n`)
