@@ -32556,7 +32556,7 @@ function formatBytesExact(bytes) {
 /** `6,000`: a whole number with thousands separators. */
 function formatCount(n) {
     // By hand for whole numbers: toLocaleString goes through ICU, and a summary formats thousands of counts.
-    if (!Number.isSafeInteger(n))
+    if (!Number.isSafeInteger(n) || Object.is(n, -0))
         return n.toLocaleString('en-US');
     return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
 }

@@ -22,7 +22,7 @@ export function formatBytesExact(bytes: number): string {
 /** `6,000`: a whole number with thousands separators. */
 export function formatCount(n: number): string {
   // By hand for whole numbers: toLocaleString goes through ICU, and a summary formats thousands of counts.
-  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US')
+  if (!Number.isSafeInteger(n) || Object.is(n, -0)) return n.toLocaleString('en-US')
   return String(n).replace(/\B(?=(\d{3})+$)/g, ',')
 }
 
