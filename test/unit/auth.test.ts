@@ -83,6 +83,8 @@ describe('Authenticator', () => {
     expect(a).toBe('Bearer t1')
     expect(b).toBe('Bearer t1')
     expect(await auth.header('repository:a:pull,delete')).toBe('Bearer t2')
+    // Once the token has come, every later request takes the header at once, not through a promise.
+    expect(auth.header('repository:a:pull')).toBe('Bearer t1')
     expect(asked.map((x) => x.url)).toEqual([
       'https://auth.test/token?service=reg&scope=repository%3Aa%3Apull',
       'https://auth.test/token?service=reg&scope=repository%3Aa%3Apull%2Cdelete',
